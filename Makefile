@@ -1,0 +1,55 @@
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: demo test bench lint venv dev clean browser-deps
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
+	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps torchattacks==3.5.1
+	touch $@
+
+venv: $(VENV)/.installed
+
+dev: $(VENV)/.dev
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/rnnscope demo --out reports/demo
+
+# Headless Chromium for the report's browser test (Debian: chromium-headless-shell). Installed
+# only when missing and running as root with apt-get; any failure just leaves the test skipped.
+browser-deps:
+	@if command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium-headless-shell and fonts-dejavu-core for the browser test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium-headless-shell fonts-dejavu-core) >/dev/null 2>&1 \
+			|| echo "could not install chromium-headless-shell; the browser test will be skipped"; \
+	else \
+		echo "no chromium found and not root: the browser test will be skipped"; \
+	fi
+
+test: $(VENV)/.dev
+	-@$(MAKE) --no-print-directory browser-deps
+	MPLBACKEND=Agg $(PY) -m pytest -q
+
+bench: $(VENV)/.dev
+	$(PY) benchmarks/pseudospectra.py
+	$(PY) benchmarks/training.py
+	$(PY) benchmarks/attacks.py
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info reports

@@ -1,0 +1,324 @@
+"""Adapter to foolbox 3.3.4: the only module that imports foolbox and eagerpy.
+
+foolbox runs on any tensor shape, so ``(B, T, F)`` sequences go in unchanged;
+norms are taken over the flattened ``T * F`` entries of each sequence. The
+adapter fixes foolbox's sharp edges:
+
+* the model is attacked inside :func:`attacks._model.attack_mode` (evaluation
+  mode, frozen parameters so eagerpy's ``loss.backward()`` never fills
+  ``.grad``, parametrization cache, cuDNN off on GPU, forked and seeded RNG);
+* step sizes are absolute and explicit (``2.5 * eps / steps`` by default), since
+  foolbox's defaults are too weak for recurrent models;
+* inputs are validated before foolbox sees them (foolbox only has bare asserts).
+
+The import of foolbox triggers a ``DeprecationWarning`` about the
+``scipy.ndimage.filters`` namespace (foolbox's blur attack); that one warning
+is filtered here, narrowly, at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from attacks._model import attack_mode, model_device_dtype, reseed
+
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Please (import|use) `\w+` from the `scipy\.ndimage` namespace",
+        category=DeprecationWarning,
+    )
+    import eagerpy
+    import foolbox
+    import foolbox.attacks as fa
+
+__all__ = ["Session", "session", "versions"]
+
+
+def versions() -> dict[str, str]:
+    """Versions of foolbox and eagerpy.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"foolbox": ..., "eagerpy": ...}``.
+
+    Examples
+    --------
+    >>> sorted(versions())
+    ['eagerpy', 'foolbox']
+    """
+    return {"foolbox": str(foolbox.__version__), "eagerpy": str(eagerpy.__version__)}
+
+
+def _step(eps: float, steps: int, step_size: float | None) -> float:
+    return 2.5 * eps / steps if step_size is None else float(step_size)
+
+
+def _bounded_attack(
+    name: str,
+    norm: str,
+    *,
+    eps: float,
+    steps: int,
+    step_size: float | None,
+    random_start: bool,
+) -> fa.base.FixedEpsilonAttack:
+    linf = norm == "linf"
+    if name == "fgsm":
+        return fa.FGSM() if linf else fa.FGM()
+    stepsize = _step(eps, steps, step_size)
+    if name == "pgd":
+        cls = fa.LinfPGD if linf else fa.L2PGD
+        return cls(abs_stepsize=stepsize, steps=steps, random_start=random_start)
+    if name == "bim":
+        cls = fa.LinfBasicIterativeAttack if linf else fa.L2BasicIterativeAttack
+        return cls(abs_stepsize=stepsize, steps=steps, random_start=False)
+    raise KeyError(name)
+
+
+def _minimal_attack(
+    name: str, norm: str, *, steps: int, binary_search_steps: int
+) -> fa.base.MinimizationAttack:
+    linf = norm == "linf"
+    if name == "deepfool":
+        cls = fa.LinfDeepFoolAttack if linf else fa.L2DeepFoolAttack
+        return cls(steps=steps, candidates=10, overshoot=0.02, loss="logits")
+    if name == "fmn":
+        cls = fa.LInfFMNAttack if linf else fa.L2FMNAttack
+        return cls(steps=steps)
+    if name == "cw":
+        return fa.L2CarliniWagnerAttack(
+            binary_search_steps=binary_search_steps,
+            steps=steps,
+            stepsize=1e-2,
+            confidence=0.0,
+            initial_const=1e-3,
+            abort_early=True,
+        )
+    raise KeyError(name)
+
+
+class Session:
+    """A model prepared for foolbox attacks; create it with :func:`session`.
+
+    Parameters
+    ----------
+    wrapped : torch.nn.Module
+        Model returning ``(B, C)`` logits, already in attack mode.
+    device : torch.device
+        Device of the model.
+    bounds : tuple of float
+        Input bounds ``(lo, hi)``.
+    """
+
+    def __init__(
+        self, wrapped: torch.nn.Module, device: torch.device, bounds: tuple[float, float]
+    ) -> None:
+        self.wrapped = wrapped
+        self.device = device
+        self.bounds = bounds
+        self._fmodel = foolbox.PyTorchModel(wrapped, bounds=bounds, device=device)
+
+    def bounded(
+        self,
+        name: str,
+        norm: str,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        epsilons: Sequence[float],
+        *,
+        steps: int,
+        step_size: float | None,
+        random_start: bool,
+        seed: int,
+    ) -> torch.Tensor:
+        """Run one fixed-size attack at every epsilon.
+
+        Parameters
+        ----------
+        name : {"fgsm", "pgd", "bim"}
+            Attack name.
+        norm : {"linf", "l2"}
+            Threat model.
+        x : (B, T, F) torch.Tensor
+            Inputs within the bounds.
+        y : (B,) torch.Tensor
+            ``int64`` labels.
+        epsilons : sequence of float
+            Perturbation sizes.
+        steps : int
+            Iterations (ignored by ``fgsm``).
+        step_size : float or None
+            Absolute step; ``None`` uses ``2.5 * eps / steps``.
+        random_start : bool
+            Start PGD at a uniform point of the ball.
+        seed : int
+            Seed of the random start; the generator is re-seeded once per call.
+
+        Returns
+        -------
+        (K, B) torch.Tensor of bool
+            ``True`` where the clipped adversarial input is misclassified
+            (this includes inputs misclassified already).
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 2))
+        >>> x, y = torch.rand(4, 3, 2), torch.zeros(4, dtype=torch.int64)
+        >>> with session(net, bounds=(0.0, 1.0), seed=0) as s:
+        ...     s.bounded("fgsm", "linf", x, y, [0.0], steps=1, step_size=None,
+        ...               random_start=False, seed=0).shape
+        torch.Size([1, 4])
+        """
+        reseed(self.device, seed)
+        rows = []
+        for eps in epsilons:
+            attack = _bounded_attack(
+                name, norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start
+            )
+            _, _, success = attack(self._fmodel, x, y, epsilons=float(eps))
+            rows.append(success)
+        return torch.stack(rows).to(torch.bool)
+
+    def clipped(
+        self,
+        name: str,
+        norm: str,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        epsilons: Sequence[float],
+        *,
+        steps: int,
+        binary_search_steps: int,
+        seed: int,
+    ) -> torch.Tensor:
+        """Run one minimisation attack once and clip it to every epsilon.
+
+        Parameters
+        ----------
+        name : {"deepfool", "fmn", "cw"}
+            Attack name (``"cw"`` needs ``norm="l2"``).
+        norm : {"linf", "l2"}
+            Threat model.
+        x : (B, T, F) torch.Tensor
+            Inputs within the bounds.
+        y : (B,) torch.Tensor
+            ``int64`` labels.
+        epsilons : sequence of float
+            Perturbation sizes.
+        steps : int
+            Iterations (per binary-search step for ``"cw"``).
+        binary_search_steps : int
+            Binary-search steps over the C&W constant.
+        seed : int
+            Seed; the generator is re-seeded once per call.
+
+        Returns
+        -------
+        (K, B) torch.Tensor of bool
+            ``True`` where the adversarial clipped to the size is misclassified.
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 2))
+        >>> x, y = torch.rand(4, 3, 2), torch.zeros(4, dtype=torch.int64)
+        >>> with session(net, bounds=(0.0, 1.0), seed=0) as s:
+        ...     s.clipped("deepfool", "l2", x, y, [0.0, 1.0], steps=20,
+        ...               binary_search_steps=1, seed=0).shape
+        torch.Size([2, 4])
+        """
+        reseed(self.device, seed)
+        attack = _minimal_attack(name, norm, steps=steps, binary_search_steps=binary_search_steps)
+        _, _, success = attack(self._fmodel, x, y, epsilons=[float(e) for e in epsilons])
+        return success.to(torch.bool)
+
+    def minimal(
+        self,
+        name: str,
+        norm: str,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        steps: int,
+        binary_search_steps: int,
+        seed: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run one minimisation attack without a size limit.
+
+        Parameters
+        ----------
+        name : {"deepfool", "fmn", "cw"}
+            Attack name (``"cw"`` needs ``norm="l2"``).
+        norm : {"linf", "l2"}
+            Norm to minimise.
+        x : (B, T, F) torch.Tensor
+            Inputs within the bounds.
+        y : (B,) torch.Tensor
+            ``int64`` labels.
+        steps : int
+            Iterations (per binary-search step for ``"cw"``).
+        binary_search_steps : int
+            Binary-search steps over the C&W constant.
+        seed : int
+            Seed; the generator is re-seeded once per call.
+
+        Returns
+        -------
+        adversarial : (B, T, F) torch.Tensor
+            The attack's candidates.
+        success : (B,) torch.Tensor of bool
+            Whether each candidate is misclassified.
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 2))
+        >>> x, y = torch.rand(4, 3, 2), torch.zeros(4, dtype=torch.int64)
+        >>> with session(net, bounds=(0.0, 1.0), seed=0) as s:
+        ...     adv, ok = s.minimal("deepfool", "l2", x, y, steps=20,
+        ...                         binary_search_steps=1, seed=0)
+        >>> adv.shape
+        torch.Size([4, 3, 2])
+        """
+        reseed(self.device, seed)
+        attack = _minimal_attack(name, norm, steps=steps, binary_search_steps=binary_search_steps)
+        adversarial, _, success = attack(self._fmodel, x, y, epsilons=None)
+        return adversarial.detach(), success.to(torch.bool)
+
+
+@contextlib.contextmanager
+def session(model: torch.nn.Module, *, bounds: tuple[float, float], seed: int) -> Iterator[Session]:
+    """Put ``model`` in attack mode and wrap it for foolbox.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(B, T, F)`` to ``(B, C)`` or ``(B, T, C)`` logits.
+    bounds : tuple of float
+        Input bounds ``(lo, hi)``.
+    seed : int
+        Seed of the forked global RNG inside the session.
+
+    Yields
+    ------
+    Session
+        Runs attacks; ``session.wrapped`` returns the last-step logits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 2))
+    >>> with session(net, bounds=(0.0, 1.0), seed=0) as s:
+    ...     s.wrapped(torch.zeros(1, 3, 2)).shape
+    torch.Size([1, 2])
+    """
+    device, _ = model_device_dtype(model)
+    with attack_mode(model, seed=seed) as wrapped:
+        yield Session(wrapped, device, bounds)

@@ -1,0 +1,133 @@
+"""Time of ``attacks.adversarial`` (PGD through foolbox) against a plain torch PGD loop.
+
+Same model, inputs, epsilon, steps and absolute step size, deterministic start;
+repetitions are interleaved and the median time is reported. The plain loop is
+given the same advantages the adapter takes (evaluation mode, frozen
+parameters, the model's parametrization cache), so the ratio measures the
+adapter's overhead; a naive loop (trainable parameters, no cache) is shown for
+reference. Target: ratio <= 1.15.
+
+Run: ``.venv/bin/python benchmarks/attacks.py [--repeats 7] [--threads 1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import attacks  # noqa: E402
+import models  # noqa: E402
+
+BATCH, STEPS_T, FEATURES, HIDDEN, CLASSES = 128, 64, 1, 64, 10
+EPS, PGD_STEPS = 0.05, 50
+ALPHA = 2.5 * EPS / PGD_STEPS
+
+
+@contextlib.contextmanager
+def frozen(model: torch.nn.Module) -> Iterator[None]:
+    flags = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        with model.parametrization_cache():
+            yield
+    finally:
+        for p, flag in zip(model.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def plain_pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Madry PGD, Linf, summed cross-entropy; returns robust accuracy."""
+    adv = x.clone()
+    for _ in range(PGD_STEPS):
+        probe = adv.clone().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(probe), y, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, probe)
+        adv = adv + ALPHA * grad.sign()
+        adv = (x + (adv - x).clamp(-EPS, EPS)).clamp(0, 1)
+    with torch.no_grad():
+        ok = (model(x).argmax(-1) == y) & (model(adv).argmax(-1) == y)
+    return float(ok.double().mean())
+
+
+def run_plain(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    with frozen(model):
+        return plain_pgd(model, x, y)
+
+
+def run_naive(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    return plain_pgd(model, x, y)
+
+
+def run_ours(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    curve = attacks.adversarial(
+        model,
+        x,
+        y,
+        epsilons=[EPS],
+        attacks=("pgd",),
+        steps=PGD_STEPS,
+        step_size=ALPHA,
+        random_start=False,
+    )
+    return curve.robust_accuracy[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(
+        f"PGD Linf eps={EPS}, {PGD_STEPS} steps, batch {BATCH}, T={STEPS_T}, F={FEATURES}, "
+        f"H={HIDDEN}, torch {torch.__version__}, {args.threads} thread(s), "
+        f"median of {args.repeats} interleaved repeats"
+    )
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(BATCH, STEPS_T, FEATURES, generator=g)
+    methods: dict[str, Callable[..., float]] = {
+        "attacks.adversarial": run_ours,
+        "plain torch loop": run_plain,
+        "naive torch loop": run_naive,
+    }
+    for kind in ("rnn", "exprnn"):
+        model = models.build(
+            kind, input_size=FEATURES, hidden_size=HIDDEN, output_size=CLASSES, seed=0
+        )
+        model.eval()
+        with torch.no_grad():
+            y = model(x).argmax(-1)  # clean accuracy 1: every sample is attacked
+        times: dict[str, list[float]] = {name: [] for name in methods}
+        robust: dict[str, float] = {}
+        run_ours(model, x, y)  # warm-up
+        for _ in range(args.repeats):
+            for name, fn in methods.items():
+                start = time.perf_counter()
+                robust[name] = fn(model, x, y)
+                times[name].append(time.perf_counter() - start)
+        med = {name: statistics.median(values) for name, values in times.items()}
+        ratio = med["attacks.adversarial"] / med["plain torch loop"]
+        naive = med["naive torch loop"] / med["plain torch loop"]
+        verdict = "ok" if ratio <= 1.15 else "ABOVE TARGET"
+        print(
+            f"{kind:7s} attacks.adversarial {med['attacks.adversarial']:.3f} s, plain torch PGD "
+            f"{med['plain torch loop']:.3f} s, ratio {ratio:.3f} (target <= 1.15: {verdict}); "
+            f"naive loop {naive:.2f}x plain; robust accuracy "
+            f"{robust['attacks.adversarial']:.4f} vs {robust['plain torch loop']:.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Non-saturating recurrent unit (Chandar et al., 2019)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models._options import READOUT, _flag, _integer, _Option
+from models.base import RecurrentModel, _uniform_linear
+from models.errors import InvalidOptionError
+
+__all__ = ["NRU"]
+
+
+class NRU(RecurrentModel):
+    r"""Non-saturating recurrent unit with an additive memory and low-rank write/erase heads.
+
+    One step, with :math:`s = [h_t; m_{t-1}]`:
+
+    .. math::
+
+        h_t &= \operatorname{relu}(W_h [x_t; h_{t-1}; m_{t-1}] + b) \\
+        \alpha &= W_\alpha s, \quad \beta = W_\beta s \quad (k \text{ heads each}) \\
+        v^\alpha &= \operatorname{normalize}_5(\operatorname{vec}(u_1 u_2^T)), \quad
+        [u_1; u_2] = W_{u\alpha} s \in \mathbb{R}^{2r}, \; r = \sqrt{m k} \\
+        m_t &= m_{t-1} + \operatorname{mean}_{i}(\alpha_i v^\alpha_i - \beta_i v^\beta_i)
+
+    (:math:`v^\beta` likewise with :math:`W_{u\beta}`; the :math:`r \times r` outer product is
+    reshaped to ``(k, m)`` and each row is divided by its :math:`L^5` norm.) Logits are linear in
+    :math:`h_t`. Parameter names follow the reference code: ``hmi2h`` (:math:`W_h`, columns ordered
+    input, hidden, memory), ``hm2alpha``, ``hm2beta``, ``hm2v_alpha``, ``hm2v_beta``, ``readout``.
+
+    Options: ``memory_size`` (m, default 64), ``heads`` (k, default 4; ``m * k`` must be a
+    perfect square), ``use_relu`` (relu on strengths and directions, default False), ``readout``.
+    The recurrent matrix is the h→h block of :math:`W_h`.
+
+    Examples
+    --------
+    >>> import models, torch
+    >>> model = models.build("nru", input_size=2, hidden_size=8, output_size=3,
+    ...                      memory_size=16, heads=4)
+    >>> model.memory_states(torch.zeros(5, 7, 2)).shape
+    torch.Size([5, 7, 16])
+    """
+
+    kind: ClassVar[str] = "nru"
+    OPTIONS: ClassVar[dict[str, _Option]] = {
+        "memory_size": _Option(64, _integer()),
+        "heads": _Option(4, _integer()),
+        "use_relu": _Option(False, _flag),
+        "readout": READOUT,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        m, k = self._options["memory_size"], self._options["heads"]
+        r = math.isqrt(m * k)
+        if r * r != m * k:
+            raise InvalidOptionError(
+                f"memory_size * heads must be a perfect square, got memory_size={m}, heads={k} "
+                f"(product {m * k})"
+            )
+        self.memory_size, self.heads, self.rank = m, k, r
+        self.use_relu: bool = self._options["use_relu"]
+        H, Fin = self.hidden_size, self.input_size
+        g = self._generator()
+
+        def linear(n_in: int, n_out: int) -> nn.Linear:
+            layer = nn.utils.skip_init(nn.Linear, n_in, n_out)
+            _uniform_linear(layer, g)
+            return layer
+
+        self.hmi2h = linear(Fin + H + m, H)
+        self.hm2alpha = linear(H + m, k)
+        self.hm2beta = linear(H + m, k)
+        self.hm2v_alpha = linear(H + m, 2 * r)
+        self.hm2v_beta = linear(H + m, 2 * r)
+        self.readout = self._make_readout(g)
+
+    def _compute_recurrent(self) -> torch.Tensor:
+        F_ = self.input_size
+        return self.hmi2h.weight[:, F_ : F_ + self.hidden_size]
+
+    def _blocks(self) -> dict[str, torch.Tensor]:
+        return {"W": self.recurrent_weight()}
+
+    def memory_block(self) -> torch.Tensor:
+        """Memory-to-hidden block of :math:`W_h`.
+
+        Returns
+        -------
+        (H, m) torch.Tensor
+            Detached float32 copy.
+
+        Examples
+        --------
+        >>> import models
+        >>> models.build("nru", input_size=1, hidden_size=4, output_size=1,
+        ...              memory_size=4, heads=1).memory_block().shape
+        torch.Size([4, 4])
+        """
+        F_, H = self.input_size, self.hidden_size
+        return self.hmi2h.weight.detach()[:, F_ + H :].float().clone()
+
+    def _directions(self, u: torch.Tensor) -> torch.Tensor:
+        """Write and erase directions ``(B, 2k, m)`` from ``u = [u_alpha; u_beta]`` ``(B, 4r)``."""
+        r = self.rank
+        u = u.view(-1, 2, 2, r)  # (batch, write/erase, first/second factor, r)
+        v = (u[:, :, 0, :, None] * u[:, :, 1, None, :]).reshape(
+            -1, 2 * self.heads, self.memory_size
+        )
+        if self.use_relu:
+            v = F.relu(v)
+        return F.normalize(v, p=5, dim=2, eps=1e-12)
+
+    def _scan(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        B, T, Fin = x.shape
+        H, m, k, r = self.hidden_size, self.memory_size, self.heads, self.rank
+        weight = self.hmi2h.weight
+        Wx = weight[:, :Fin]
+        Wh = self.recurrent_weight()
+        Wm = weight[:, Fin + H :]
+        Whm = torch.cat([Wh, Wm], dim=1).t()
+        ux = torch.addmm(self.hmi2h.bias, x.reshape(B * T, Fin), Wx.t()).view(B, T, H)
+        ux = ux.transpose(0, 1)
+        heads = (self.hm2alpha, self.hm2beta, self.hm2v_alpha, self.hm2v_beta)
+        W_heads = torch.cat([layer.weight for layer in heads], dim=0).t()
+        b_heads = torch.cat([layer.bias for layer in heads], dim=0)
+        signs = torch.cat([x.new_full((k,), 1.0 / k), x.new_full((k,), -1.0 / k)])
+        h = x.new_zeros(B, H)
+        mem = x.new_zeros(B, m)
+        hs, ms = [], []
+        for t in range(T):
+            h = F.relu(torch.addmm(ux[t], torch.cat([h, mem], dim=1), Whm))
+            out = torch.addmm(b_heads, torch.cat([h, mem], dim=1), W_heads)
+            strengths, u = out.split([2 * k, 4 * r], dim=1)  # [alpha; beta], [u_alpha; u_beta]
+            if self.use_relu:
+                strengths = F.relu(strengths)
+            # mean over heads of alpha_i v_alpha_i - beta_i v_beta_i
+            weights = (strengths * signs).unsqueeze(1)
+            mem = torch.baddbmm(mem.unsqueeze(1), weights, self._directions(u)).squeeze(1)
+            hs.append(h)
+            ms.append(mem)
+        return hs, ms
+
+    def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
+        hs, _ = self._scan(x)
+        return torch.stack(hs, dim=1) if all_steps else hs[-1]
+
+    def memory_states(self, x: torch.Tensor) -> torch.Tensor:
+        r"""Memory vectors :math:`m_1, \dots, m_T`.
+
+        Parameters
+        ----------
+        x : (B, T, F) torch.Tensor
+            Float inputs, batch first.
+
+        Returns
+        -------
+        (B, T, m) torch.Tensor
+
+        Raises
+        ------
+        InputShapeError
+            If ``x`` has the wrong shape.
+
+        Examples
+        --------
+        >>> import models, torch
+        >>> model = models.build("nru", input_size=1, hidden_size=4, output_size=1,
+        ...                      memory_size=4, heads=1)
+        >>> model.memory_states(torch.zeros(2, 3, 1)).shape
+        torch.Size([2, 3, 4])
+        """
+        _, ms = self._scan(self._check_input(x))
+        return torch.stack(ms, dim=1)

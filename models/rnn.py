@@ -1,0 +1,168 @@
+"""Vanilla recurrent network :math:`h_t = f(W h_{t-1} + U x_t + b)` with named initialisations."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from models import inits
+from models._options import READOUT, _choice, _Option, _real
+from models.activations import NONLINEARITIES
+from models.base import RecurrentModel
+from models.scan import recurrence
+
+__all__ = ["INITS", "RNN"]
+
+INITS: tuple[str, ...] = (
+    "orthogonal",
+    "identity",
+    "chain",
+    "fbchain",
+    "henaff",
+    "cayley",
+    "glorot",
+)
+
+
+class RNN(RecurrentModel):
+    r"""Vanilla RNN :math:`h_t = f(W h_{t-1} + U x_t + b)`, logits :math:`V h_t + c`.
+
+    Build it with ``models.build("rnn", ...)``. Options:
+
+    - ``nonlinearity``: ``tanh`` (default), ``relu``, ``elu`` or ``modrelu``
+      (:math:`\operatorname{sign}(z)\operatorname{relu}(|z| + b_m)`, bias initialised to 0).
+    - ``init``: initial ``W`` and ``U``. ``orthogonal`` (default, :math:`\lambda Q`, Q Haar),
+      ``identity`` (:math:`\lambda I`), ``henaff`` / ``cayley`` (:math:`\lambda` times block
+      rotations by angles in :math:`[-\pi, \pi]` / :math:`[0, \pi/2]`), ``glorot`` (normal with
+      standard deviation :math:`\lambda / \sqrt{H}`): ``U`` normal with standard deviation
+      :math:`0.9 / \sqrt{H}` (Orhan & Pitkow) or Glorot for ``glorot``.
+      ``chain`` (:math:`W_{ij} = \alpha \delta_{j,i-1}`) and ``fbchain`` (plus
+      :math:`\beta \delta_{j,i+1}`): ``U = 0.9 I`` (input j drives unit j).
+    - ``scale`` (:math:`\lambda`, default 1), ``alpha`` (default 1), ``beta`` (default 0.05).
+    - ``constrain``: ``None``, ``"radius"`` (after every optimizer step, divide ``W`` by its
+      spectral radius when that exceeds 1; eigenvalues computed exactly in float64, because the
+      power method does not converge for a dominant complex pair) or ``"norm"`` (clip singular
+      values at 1: the Euclidean projection onto the unit spectral-norm ball).
+    - ``readout``: ``"last"`` or ``"all"``.
+
+    Parameters are ``W`` (H, H), ``U`` (H, F), ``bias`` (H,), ``modrelu_bias`` (H,) for modReLU,
+    and ``readout`` (a linear layer).
+
+    Examples
+    --------
+    >>> import models, torch
+    >>> model = models.build("rnn", input_size=1, hidden_size=4, output_size=2, init="chain")
+    >>> model.recurrent_matrix()[1, 0].item()
+    1.0
+    """
+
+    kind: ClassVar[str] = "rnn"
+    OPTIONS: ClassVar[dict[str, _Option]] = {
+        "nonlinearity": _Option("tanh", _choice(*NONLINEARITIES)),
+        "init": _Option("orthogonal", _choice(*INITS)),
+        "scale": _Option(1.0, _real()),
+        "alpha": _Option(1.0, _real()),
+        "beta": _Option(0.05, _real()),
+        "constrain": _Option(None, _choice(None, "radius", "norm")),
+        "readout": READOUT,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        o = self._options
+        H, F = self.hidden_size, self.input_size
+        g = self._generator()
+        W, U = _initial(o["init"], H, F, scale=o["scale"], alpha=o["alpha"], beta=o["beta"], g=g)
+        self.W = nn.Parameter(W)
+        self.U = nn.Parameter(U)
+        self.bias = nn.Parameter(torch.zeros(H))
+        self.nonlinearity: str = o["nonlinearity"]
+        if self.nonlinearity == "modrelu":
+            self.modrelu_bias = nn.Parameter(torch.zeros(H))
+        else:
+            self.register_parameter("modrelu_bias", None)
+        self.constrain: str | None = o["constrain"]
+        self.readout = self._make_readout(g)
+
+    def _compute_recurrent(self) -> torch.Tensor:
+        return self.W
+
+    def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
+        z = _drive(x, self.U, self.bias)
+        hs = recurrence(z, self.recurrent_weight(), self.nonlinearity, self.modrelu_bias)
+        return hs.transpose(0, 1) if all_steps else hs[-1]
+
+    def after_step(self) -> None:
+        """Project ``W`` onto the unit disk (``constrain="radius"``) or norm ball (``"norm"``).
+
+        Examples
+        --------
+        >>> import models, torch
+        >>> model = models.build("rnn", input_size=1, hidden_size=4, output_size=1,
+        ...                      init="identity", scale=2.0, constrain="norm")
+        >>> model.after_step()
+        >>> bool(torch.linalg.matrix_norm(model.W.detach(), 2) <= 1 + 1e-6)
+        True
+        """
+        if self.constrain is None:
+            return
+        with torch.no_grad():
+            W = self.W.detach().double()
+            if self.constrain == "radius":
+                rho = torch.linalg.eigvals(W).abs().max()
+                if rho > 1.0:
+                    self.W.copy_((W / rho).to(self.W.dtype))
+            else:
+                U, S, Vh = torch.linalg.svd(W)
+                if S[0] > 1.0:
+                    self.W.copy_(((U * S.clamp(max=1.0)) @ Vh).to(self.W.dtype))
+
+    def lipschitz_parts(self) -> dict[str, Any]:
+        """See :meth:`models.RecurrentModel.lipschitz_parts`."""
+        with torch.no_grad():
+            return {
+                "U": self.U.detach().float().clone(),
+                "W": self.recurrent_weight().detach().float().clone(),
+                "V": self.readout.weight.detach().float().clone(),
+                "nonlinearity": self.nonlinearity,
+                "modrelu_bias": None
+                if self.modrelu_bias is None
+                else self.modrelu_bias.detach().float().clone(),
+            }
+
+
+def _drive(x: torch.Tensor, U: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Input drive ``U x_t (+ b)`` of every step in one product, time first: ``(T, B, H)``."""
+    B, T, F = x.shape
+    xt = x.transpose(0, 1).reshape(T * B, F)
+    z = xt @ U.t() if bias is None else torch.addmm(bias, xt, U.t())
+    return z.view(T, B, -1)
+
+
+def _initial(
+    init: str, H: int, F: int, *, scale: float, alpha: float, beta: float, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the initial ``(W, U)`` of the named initialisation."""
+    if init in ("chain", "fbchain"):
+        W = (
+            inits.chain(H, alpha=alpha)
+            if init == "chain"
+            else inits.fbchain(H, alpha=alpha, beta=beta)
+        )
+        return W, inits.chain_input(H, F)
+    if init == "glorot":
+        W = inits.glorot(H, scale=scale, generator=g)
+        return W, inits.glorot(H, F, generator=g)
+    if init == "identity":
+        W = inits.identity(H, scale=scale)
+    elif init == "orthogonal":
+        W = inits.orthogonal(H, scale=scale, generator=g)
+    elif init == "henaff":
+        W = inits.henaff(H, scale=scale, generator=g)
+    else:
+        W = inits.cayley(H, scale=scale, generator=g)
+    U = (0.9 / math.sqrt(H)) * torch.randn(H, F, generator=g)
+    return W, U

@@ -1,0 +1,528 @@
+"""Command-line interface: ``rnnscope train | analyze | pseudospectrum | attack | report | demo``.
+
+Exit codes: 0 on success, 2 for bad input or usage (one line on stderr, ``error: ...``), 1 for
+an unexpected failure (add the global ``--debug`` option to see the traceback). Results go to
+stdout (tables, or JSON with ``--json``); progress bars and log messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from rnnscope import __version__
+from rnnscope.errors import BadOptionError, RnnscopeError
+from rnnscope.logs import configure_logging
+from rnnscope.options import parse_choice, parse_floats, parse_names
+
+__all__ = ["app", "main"]
+
+def _domain_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes reported as bad input (exit code 2)."""
+    import attacks.errors
+    import models.errors
+    import spectra.errors
+
+    return (
+        RnnscopeError,
+        spectra.errors.SpectraError,
+        models.errors.ModelsError,
+        attacks.errors.AttacksError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+    )
+
+
+def _message(exc: BaseException) -> str:
+    """One-line description of a domain error."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    """Whether the global ``--debug`` option comes before the command name."""
+    for arg in args:
+        if arg == "--debug":
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
+class _Group(TyperGroup):
+    """Typer group that turns every failure into one ``error:`` line and an exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line and exit with 0, 1 or 2 (see the module docstring)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = _debug_requested(argv)
+        code = 0
+        try:
+            result = super().main(
+                args=argv,
+                prog_name=prog_name or "rnnscope",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+            if isinstance(result, int):
+                code = result
+        except typer.TyperException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            _echo_error(exc.format_message() + hint, debug=debug)
+            code = exc.exit_code
+        except typer.Abort:
+            _echo_error("aborted", debug=debug)
+            code = 1
+        except _domain_errors() as exc:
+            _echo_error(_message(exc), debug=debug)
+            code = 2
+        except Exception as exc:
+            _echo_error(
+                f"unexpected failure: {type(exc).__name__}: {_message(exc)}"
+                + ("" if debug else " (run with --debug for the traceback)"),
+                debug=debug,
+            )
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _echo_error(message: str, *, debug: bool) -> None:
+    """Print ``error: message`` on stderr, after the traceback when debugging."""
+    if debug and sys.exc_info()[0] is not None:
+        traceback.print_exc(file=sys.stderr)
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.stderr.flush()
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="rnnscope",
+    help="Robustness and spectral analysis of recurrent neural networks.",
+    epilog="Example: rnnscope demo --quick --out reports/demo",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"rnnscope {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log messages (-vv: debug).")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Errors only; no progress bars.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of a failure.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Robustness and spectral analysis of recurrent neural networks."""
+    configure_logging(verbose=verbose, quiet=quiet)
+    _STATE["quiet"] = quiet
+    _STATE["debug"] = debug
+
+
+_STATE: dict[str, bool] = {"quiet": False, "debug": False}
+
+
+def _stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, soft_wrap=False, width=max(100, _terminal_width()))
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _show_progress() -> bool:
+    """Progress bars only on an interactive stderr, and not with ``--quiet``."""
+    return not _STATE["quiet"] and sys.stderr.isatty()
+
+
+def _warn(message: str) -> None:
+    """One informational line on stderr (suppressed by ``--quiet``)."""
+    if not _STATE["quiet"]:
+        sys.stderr.write(message.rstrip() + "\n")
+
+
+# ---------------------------------------------------------------------------------------- train
+def _check_rate(value: float, name: str) -> None:
+    """Require a positive finite learning rate."""
+    import math
+
+    if not math.isfinite(value) or value <= 0:
+        raise BadOptionError(f"{name} must be a positive finite number, got {value!r}")
+
+
+_TASK_PARAM_HELP = "Task parameter KEY=VALUE (repeatable), e.g. permuted=true."
+
+
+def _parse_task_params(items: Sequence[str] | None) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` pairs; values are JSON when they parse, strings otherwise."""
+    params: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise BadOptionError(f"--task-param expects KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        params[key.strip()] = value
+    return params
+
+
+@app.command(epilog="Example: rnnscope train rnn digits --task-param permuted=true --out runs/rnn")
+def train(
+    kind: Annotated[str, typer.Argument(help="rnn, scornn, exprnn, nnrnn, nru, lstm or gru.")],
+    task: Annotated[str, typer.Argument(help="Task: copy, adding, digits, mnist1d.")],
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")],
+    hidden: Annotated[int, typer.Option("--hidden", min=1, help="Hidden units.")] = 64,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimizer steps.")] = 1000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Batch size.")] = 32,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 1e-3,
+    lr_orth: Annotated[
+        float | None, typer.Option("--lr-orth", help="Learning rate of orthogonal parameters.")
+    ] = None,
+    init: Annotated[str | None, typer.Option("--init", help="Initialization of W.")] = None,
+    nonlinearity: Annotated[
+        str | None, typer.Option("--nonlinearity", help="rnn: tanh, relu, elu or modrelu.")
+    ] = None,
+    constrain: Annotated[
+        str | None, typer.Option("--constrain", help="Project W after each step: radius or norm.")
+    ] = None,
+    task_param: Annotated[
+        list[str] | None, typer.Option("--task-param", help=_TASK_PARAM_HELP)
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of weights and batches.")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a saved run.")] = False,
+) -> None:
+    """Train a recurrent classifier on a task and write a checkpoint folder."""
+    from rnnscope.training import train_checkpoint
+
+    _check_rate(lr, "--lr")
+    if lr_orth is not None:
+        _check_rate(lr_orth, "--lr-orth")
+
+    if constrain is not None:
+        constrain = parse_choice(constrain, name="--constrain", choices=("radius", "norm"))
+    options: dict[str, Any] = {}
+    if init is not None:
+        options["init"] = init
+    if nonlinearity is not None:
+        options["nonlinearity"] = nonlinearity
+    result = train_checkpoint(
+        kind,
+        task,
+        task_params=_parse_task_params(task_param),
+        out=out,
+        hidden=hidden,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        lr_orth=lr_orth,
+        constrain=constrain,
+        seed=seed,
+        resume=resume,
+        options=options,
+        progress=_show_progress(),
+    )
+    from rnnscope.tables import print_train_summary
+
+    print_train_summary(_stdout_console(), result)
+
+
+# ---------------------------------------------------------------------------------------- analyze
+_EPS_HELP = "Comma-separated epsilons of the pseudospectral radius."
+
+
+@app.command(
+    epilog="Example: rnnscope analyze runs/rnn --json --plots figures/ --eps 1e-3,1e-2,1e-1"
+)
+def analyze(
+    path: Annotated[Path, typer.Argument(help="Checkpoint folder or weights/matrix file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plots: Annotated[
+        Path | None, typer.Option("--plots", help="Folder for the figures of every matrix.")
+    ] = None,
+    eps: Annotated[str, typer.Option("--eps", help=_EPS_HELP)] = "1e-3,1e-2,1e-1",
+    list_tensors: Annotated[
+        bool, typer.Option("--list", help="List every tensor, its shape and whether it is square.")
+    ] = False,
+    matrix: Annotated[
+        list[str] | None,
+        typer.Option("--matrix", help="Analyze this square tensor key (repeatable)."),
+    ] = None,
+    convention: Annotated[
+        str | None,
+        typer.Option("--convention", help="row or column: how the file's matrices act on h."),
+    ] = None,
+    grid: Annotated[
+        int, typer.Option("--grid", min=10, max=400, help="Grid points per axis.")
+    ] = 100,
+) -> None:
+    """Spectral and non-normality measures of every recurrent matrix in a checkpoint."""
+    import models
+
+    eps_values = parse_floats(eps, name="--eps")
+    if convention is not None:
+        convention = parse_choice(convention, name="--convention", choices=("row", "column"))
+    _require_input(path)
+    if list_tensors:
+        from rnnscope.tables import print_tensor_list
+
+        infos = models.list_tensors(path)
+        if as_json:
+            from rnnscope.jsonio import dumps
+
+            rows = [{"key": i.key, "shape": list(i.shape), "square": bool(i.square)} for i in infos]
+            sys.stdout.write(dumps({"source": str(path), "tensors": rows}))
+        else:
+            print_tensor_list(_stdout_console(), str(path), infos)
+        return
+    plots_dir = None
+    if plots is not None:
+        from rnnscope.files import prepare_output_dir
+
+        plots_dir = prepare_output_dir(plots, what="--plots")
+    checkpoint = models.load(path, convention=convention, matrix=list(matrix) if matrix else None)
+    from rnnscope.analysis import analyze_checkpoint
+
+    for block, reason in sorted(checkpoint.skipped.items()):
+        _warn(f"skipped {block}: {reason}")
+    result = analyze_checkpoint(checkpoint, eps=eps_values)
+    if plots_dir is not None:
+        from rnnscope.plots import write_matrix_plots
+
+        written = write_matrix_plots(checkpoint.matrices, plots_dir, eps=eps_values, grid=grid)
+        _warn(f"wrote {len(written)} figures to {plots_dir}")
+    if as_json:
+        from rnnscope.jsonio import dumps
+
+        sys.stdout.write(dumps(result))
+    else:
+        from rnnscope.tables import print_analysis
+
+        print_analysis(_stdout_console(), result)
+
+
+def _require_input(path: Path) -> None:
+    """Fail early with a one-line message when an input path does not exist."""
+    if not Path(path).exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+
+
+# ------------------------------------------------------------------------------ pseudospectrum
+@app.command(epilog="Example: rnnscope pseudospectrum runs/rnn --grid 120 --out ps.svg")
+def pseudospectrum(
+    path: Annotated[Path, typer.Argument(help="Checkpoint folder or matrix file.")],
+    out: Annotated[Path, typer.Option("--out", help="Figure file: .svg, .png or .pdf.")],
+    matrix: Annotated[
+        str | None, typer.Option("--matrix", help="Matrix name (default: the principal one).")
+    ] = None,
+    grid: Annotated[
+        int, typer.Option("--grid", min=10, max=400, help="Grid points per axis.")
+    ] = 100,
+    eps: Annotated[str, typer.Option("--eps", help="Contour levels.")] = "1e-3,1e-2,1e-1",
+    convention: Annotated[str | None, typer.Option("--convention", help="row or column.")] = None,
+) -> None:
+    """Plot the epsilon-pseudospectra of one recurrent matrix with its eigenvalues."""
+    import models
+    from rnnscope.figures import FIGURE_SUFFIXES
+    from rnnscope.files import check_output_file
+
+    eps_values = parse_floats(eps, name="--eps")
+    if convention is not None:
+        convention = parse_choice(convention, name="--convention", choices=("row", "column"))
+    _require_input(path)
+    dest = check_output_file(out, suffixes=FIGURE_SUFFIXES, what="--out")
+    checkpoint = models.load(path, convention=convention)
+    if matrix is None:
+        W = checkpoint.recurrent_matrix()
+        name = _principal_name(checkpoint)
+    elif matrix in checkpoint.matrices:
+        W, name = checkpoint.matrices[matrix], matrix
+    else:
+        checkpoint = models.load(path, convention=convention, matrix=[matrix])
+        name = next(iter(checkpoint.matrices))
+        W = checkpoint.matrices[name]
+    from rnnscope.figures import save_figure
+    from rnnscope.plots import pseudospectrum_figure
+
+    fig = pseudospectrum_figure(W, eps=eps_values, grid=grid, title=f"{name}")
+    save_figure(fig, dest, salt=f"rnnscope-{name}")
+    _warn(f"wrote {dest}")
+
+
+def _principal_name(checkpoint: Any) -> str:
+    """Name of the checkpoint's principal matrix."""
+    principal = checkpoint.recurrent_matrix()
+    for name, W in checkpoint.matrices.items():
+        if W is principal:
+            return str(name)
+    return str(next(iter(checkpoint.matrices), "W"))
+
+
+# ---------------------------------------------------------------------------------------- attack
+@app.command(epilog="Example: rnnscope attack runs/rnn --norm linf --eps 0.01,0.03,0.1 --json")
+def attack(
+    path: Annotated[Path, typer.Argument(help="rnnscope checkpoint folder.")],
+    task: Annotated[
+        str | None, typer.Option("--task", help="Task name (default: the checkpoint's task).")
+    ] = None,
+    norm: Annotated[str, typer.Option("--norm", help="linf or l2.")] = "linf",
+    eps: Annotated[
+        str | None, typer.Option("--eps", help="Comma-separated budgets (default by norm).")
+    ] = None,
+    attacks_: Annotated[
+        str, typer.Option("--attacks", help="Comma-separated attacks, e.g. pgd,fgsm.")
+    ] = "pgd,fgsm",
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Test samples attacked.")] = 256,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Iterations of PGD.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the attacks.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Robust accuracy of a trained checkpoint under gradient attacks on its inputs."""
+    from rnnscope.evaluation import attack_checkpoint, default_eps, known_attacks
+
+    norm = parse_choice(norm, name="--norm", choices=("linf", "l2"))
+    eps_values = parse_floats(default_eps(norm) if eps is None else eps, name="--eps")
+    names = parse_names(attacks_, name="--attacks", choices=known_attacks())
+    _require_input(path)
+    result = attack_checkpoint(
+        path,
+        task=task,
+        norm=norm,
+        eps=eps_values,
+        attacks=names,
+        samples=samples,
+        steps=steps,
+        seed=seed,
+    )
+    if as_json:
+        from rnnscope.jsonio import dumps
+
+        sys.stdout.write(dumps(result))
+    else:
+        from rnnscope.tables import print_attack
+
+        print_attack(_stdout_console(), result)
+
+
+# ---------------------------------------------------------------------------------------- report
+@app.command(epilog="Example: rnnscope report runs/rnn runs/lstm --out reports/zoo")
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="One or more checkpoints.")],
+    out: Annotated[Path, typer.Option("--out", help="Report folder (created if missing).")],
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Test samples attacked.")] = 128,
+    linf_eps: Annotated[str, typer.Option("--linf-eps", help="Linf budgets.")] = "0.01,0.03,0.1",
+    l2_eps: Annotated[str, typer.Option("--l2-eps", help="L2 budgets.")] = "0.1,0.3,1.0",
+    eps: Annotated[str, typer.Option("--eps", help="Pseudospectral epsilons.")] = "1e-3,1e-2,1e-1",
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Iterations of PGD.")] = 20,
+    grid: Annotated[int, typer.Option("--grid", min=10, max=400, help="Pseudospectrum grid.")] = 80,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random choice.")] = 0,
+) -> None:
+    """Write an HTML, JSON and Markdown robustness report for one or more checkpoints."""
+    from rnnscope.report import ReportSettings, build_report, write_report
+
+    settings = ReportSettings(
+        samples=samples,
+        linf_eps=tuple(parse_floats(linf_eps, name="--linf-eps")),
+        l2_eps=tuple(parse_floats(l2_eps, name="--l2-eps")),
+        pseudo_eps=tuple(parse_floats(eps, name="--eps")),
+        steps=steps,
+        grid=grid,
+        seed=seed,
+    )
+    for path in paths:
+        _require_input(path)
+    from rnnscope.files import prepare_output_dir
+
+    folder = prepare_output_dir(out, what="--out")
+    built = build_report([str(p) for p in paths], settings, progress=_show_progress())
+    index = write_report(built, folder)
+    from rnnscope.tables import print_report_summary
+
+    print_report_summary(_stdout_console(), built, index)
+
+
+# ---------------------------------------------------------------------------------------- demo
+@app.command(epilog="Example: rnnscope demo --quick --out reports/demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("reports/demo"),
+    quick: Annotated[bool, typer.Option("--quick", help="Far fewer steps and samples.")] = False,
+) -> None:
+    """Train the model zoo on permuted 8x8 digits, attack and analyze it, and write a report."""
+    from rnnscope.demo import run_demo
+    from rnnscope.files import prepare_output_dir
+
+    folder = prepare_output_dir(out, what="--out")
+    built, index = run_demo(folder, quick=quick, progress=_show_progress())
+    from rnnscope.tables import print_report_summary
+
+    print_report_summary(_stdout_console(), built, index)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the command line and exit.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Raises
+    ------
+    SystemExit
+        Always: 0 on success, 2 for bad input or usage, 1 for an unexpected failure.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +SKIP
+    rnnscope 0.1.0
+    """
+    command = typer.main.get_command(app)
+    command.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="rnnscope")
+    raise SystemExit(0)  # pragma: no cover - command.main always exits

@@ -1,0 +1,337 @@
+"""The demo: a small zoo of recurrent models on permuted 8x8 digits, analyzed and attacked.
+
+The zoo shows the contrasts of the papers the toolkit follows: the same ELU cell with an
+orthogonal, a non-normal chain, and a spectrally constrained (``constrain="radius"``)
+recurrent matrix; the orthogonal parametrizations scoRNN and expRNN; the memory-augmented NRU;
+and an LSTM. Every model is trained with RMSprop from a fixed seed, then analyzed (spectra,
+Schur chains, pseudospectra) and attacked (FGSM/PGD in Linf and L2, random noise, minimal
+perturbation, weight noise, certified radius where the cell supports it); the result is a report
+in ``DIR/index.html``. Checkpoints live in ``DIR/models/<name>/`` and finished ones are reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnscope.files import prepare_output_dir
+from rnnscope.parallel import map_jobs, single_thread
+from rnnscope.report import Report, ReportSettings, build_report, write_report
+from rnnscope.training import completed_run, train_checkpoint
+
+__all__ = ["FULL", "QUICK", "ZOO", "DemoPlan", "ZooMember", "pending_members", "run_demo"]
+
+logger = logging.getLogger(__name__)
+
+#: Task of the demo and its parameters.
+TASK = "digits"
+TASK_PARAMS: dict[str, Any] = {"permuted": True}
+
+
+@dataclass(frozen=True)
+class ZooMember:
+    """One model of the demo zoo.
+
+    Attributes
+    ----------
+    name : str
+        Folder and display name.
+    kind : str
+        Model kind for :func:`models.build`.
+    options : dict
+        Model options (``init``, ``nonlinearity``, ...).
+    constrain : str or None
+        Spectral constraint enforced after each step.
+    lr : float
+        Learning rate.
+    lr_orth : float
+        Learning rate of the orthogonal parameters.
+    """
+
+    name: str
+    kind: str
+    options: dict[str, Any] = field(default_factory=dict)
+    constrain: str | None = None
+    lr: float = 1e-3
+    lr_orth: float = 1e-4
+
+
+#: The zoo, longest training first (so two workers finish together).
+ZOO: tuple[ZooMember, ...] = (
+    ZooMember("nru", "nru"),
+    ZooMember("lstm", "lstm"),
+    ZooMember("exprnn", "exprnn"),
+    ZooMember("scornn", "scornn"),
+    ZooMember("rnn-orthogonal", "rnn", {"init": "orthogonal", "nonlinearity": "elu"}),
+    ZooMember("rnn-chain", "rnn", {"init": "chain", "alpha": 1.0, "nonlinearity": "elu"}),
+    ZooMember(
+        "rnn-orthogonal-radius",
+        "rnn",
+        {"init": "orthogonal", "nonlinearity": "elu"},
+        constrain="radius",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """Sizes of a demo run.
+
+    Attributes
+    ----------
+    hidden : int
+        Hidden units of every model.
+    steps : int
+        Training steps per model.
+    batch_size : int
+        Training batch size.
+    clip : float
+        Gradient-norm clipping.
+    seed : int
+        Seed of weights, batches and attacks.
+    report : ReportSettings
+        Samples, budgets and attack settings of the report.
+    """
+
+    hidden: int
+    steps: int
+    batch_size: int
+    clip: float
+    seed: int
+    report: ReportSettings
+
+
+#: The demo of ``make demo``: a few hundred steps per model, 128 attacked samples.
+FULL = DemoPlan(
+    hidden=64,
+    steps=300,
+    batch_size=32,
+    clip=1.0,
+    seed=0,
+    report=ReportSettings(samples=128, steps=20, minimal_steps=50, grid=80, seed=0),
+)
+
+#: ``--quick``: the same zoo and report with far fewer steps and samples (used by the tests).
+QUICK = DemoPlan(
+    hidden=32,
+    steps=15,
+    batch_size=32,
+    clip=1.0,
+    seed=0,
+    report=ReportSettings(
+        samples=24,
+        steps=5,
+        minimal_steps=10,
+        noise_draws=3,
+        weight_draws=2,
+        weight_eps=(0.03, 0.3),
+        grid=30,
+        seed=0,
+    ),
+)
+
+
+def _expected(member: ZooMember, plan: DemoPlan) -> dict[str, Any]:
+    """Config values a reusable checkpoint of `member` must have."""
+    expect: dict[str, Any] = {
+        "kind": member.kind,
+        "hidden_size": plan.hidden,
+        "seed": plan.seed,
+        "task.name": TASK,
+        "training.lr": member.lr,
+        "training.batch_size": plan.batch_size,
+        "training.seed": plan.seed,
+        "training.constrain": member.constrain,
+    }
+    for key, value in member.options.items():
+        expect[f"options.{key}"] = value
+    for key, value in TASK_PARAMS.items():
+        expect[f"task.params.{key}"] = value
+    return expect
+
+
+def train_member(member: ZooMember, plan: DemoPlan, folder: str) -> tuple[str, float, float]:
+    """Train one zoo member into `folder` with one compute thread.
+
+    Parameters
+    ----------
+    member : ZooMember
+        The model.
+    plan : DemoPlan
+        Sizes of the run.
+    folder : str
+        Checkpoint folder.
+
+    Returns
+    -------
+    (str, float, float)
+        The member's name, its final test accuracy and the training time in seconds.
+
+    Raises
+    ------
+    models.errors.ModelsError
+        If training fails (e.g. diverges).
+    """
+    start = time.perf_counter()
+    with single_thread():
+        summary = train_checkpoint(
+            member.kind,
+            TASK,
+            out=folder,
+            task_params=TASK_PARAMS,
+            hidden=plan.hidden,
+            steps=plan.steps,
+            batch_size=plan.batch_size,
+            lr=member.lr,
+            lr_orth=member.lr_orth,
+            constrain=member.constrain,
+            clip=plan.clip,
+            seed=plan.seed,
+            options=member.options,
+        )
+    return member.name, float(summary["test_metric"]), time.perf_counter() - start
+
+
+def pending_members(models_dir: str | os.PathLike[str], plan: DemoPlan) -> list[ZooMember]:
+    """Return the zoo members without a finished checkpoint for `plan` in `models_dir`.
+
+    Parameters
+    ----------
+    models_dir : str or path-like
+        Folder holding one checkpoint folder per member.
+    plan : DemoPlan
+        The run's sizes; a checkpoint trained with other settings is not reused.
+
+    Returns
+    -------
+    list of ZooMember
+        Members to train, in zoo order.
+
+    Examples
+    --------
+    >>> len(pending_members("/no/such/folder", QUICK)) == len(ZOO)
+    True
+    """
+    root = Path(models_dir)
+    return [
+        member
+        for member in ZOO
+        if completed_run(root / member.name, steps=plan.steps, expect=_expected(member, plan))
+        is None
+    ]
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Any]:
+    if not enabled or total == 0:
+        yield lambda description, advance=0: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        handle = bar.add_task("training", total=total)
+        yield lambda description, advance=0: bar.update(
+            handle, description=description, advance=advance
+        )
+
+
+def run_demo(
+    out: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    progress: bool = False,
+    workers: int | None = None,
+) -> tuple[Report, Path]:
+    """Train (or reuse), analyze and attack the zoo, and write the report into `out`.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Output folder (created if missing); checkpoints go to ``out/models/<name>/``.
+    quick : bool, optional
+        Use :data:`QUICK` instead of :data:`FULL`.
+    progress : bool, optional
+        Show progress bars on stderr.
+    workers : int, optional
+        Parallel processes (default: at most 2, and no more than the CPUs).
+
+    Returns
+    -------
+    (Report, pathlib.Path)
+        The report and the path of ``index.html``.
+
+    Raises
+    ------
+    models.errors.ModelsError
+        If a model fails to train.
+    rnnscope.errors.OutputPathError
+        If `out` cannot be written.
+
+    Examples
+    --------
+    >>> report, index = run_demo("reports/demo", quick=True)  # doctest: +SKIP
+    """
+    plan = QUICK if quick else FULL
+    folder = prepare_output_dir(out, what="--out")
+    models_dir = prepare_output_dir(folder / "models", what="--out")
+    workers = workers if workers is not None else max(1, min(2, os.cpu_count() or 1))
+    start = time.perf_counter()
+    pending = pending_members(models_dir, plan)
+    reused = [member.name for member in ZOO if member not in pending]
+    todo = [(member, plan, str(models_dir / member.name)) for member in pending]
+    if reused:
+        logger.info("reusing finished checkpoints: %s", ", ".join(reused))
+    train_times: dict[str, float] = {}
+    with _progress(progress, len(todo)) as update:
+        update(f"training {len(todo)} model(s)")
+        for name, accuracy, seconds in map_jobs(train_member, todo, workers=workers):
+            train_times[name] = round(seconds, 3)
+            logger.info("trained %s: test accuracy %.3f in %.1f s", name, accuracy, seconds)
+            update(f"trained {name}", advance=1)
+    trained_at = time.perf_counter()
+    report = build_report(
+        [(member.name, str(models_dir / member.name)) for member in ZOO],
+        plan.report,
+        progress=progress,
+        workers=workers,
+    )
+    report.timings["training"] = train_times
+    report.timings["reused"] = reused
+    report.timings["training_total"] = round(trained_at - start, 3)
+    report.timings["demo_total"] = round(time.perf_counter() - start, 3)
+    report.timings["plan"] = "quick" if quick else "full"
+    index = write_report(report, folder)
+    return report, index
+
+
+def demo_summary(report: Report) -> Mapping[str, Any]:
+    """Return the demo's timing summary (seconds) from a report's timings.
+
+    Parameters
+    ----------
+    report : Report
+        Result of :func:`run_demo`.
+
+    Returns
+    -------
+    dict
+        ``training_total``, ``demo_total`` and the names of reused checkpoints.
+    """
+    return {
+        "training_total": report.timings.get("training_total"),
+        "demo_total": report.timings.get("demo_total"),
+        "reused": report.timings.get("reused", []),
+    }

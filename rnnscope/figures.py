@@ -1,0 +1,306 @@
+"""Deterministic matplotlib figures for the command line and the report.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, never through ``pyplot``, so
+no global figure state or backend is touched. SVG output uses a fixed ``svg.hashsalt`` (one per
+figure, so element ids stay unique when several figures share an HTML page) and no date, which
+makes the same figure byte-identical across runs.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rnnscope.files import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "figure_bytes",
+    "inline_svg",
+    "new_figure",
+    "plot_robustness",
+    "plot_weight_noise",
+    "safe_filename",
+    "save_figure",
+]
+
+#: Suffixes accepted by :func:`save_figure`.
+FIGURE_SUFFIXES: tuple[str, ...] = (".svg", ".png", ".pdf")
+
+_METADATA = {
+    "svg": {"Date": None},
+    "pdf": {"CreationDate": None, "ModDate": None},
+    "png": {},
+}
+
+
+def new_figure(width: float = 5.0, height: float = 4.0) -> tuple[Figure, Axes]:
+    """Return a new figure with one axes, outside of ``pyplot``.
+
+    Parameters
+    ----------
+    width, height : float, optional
+        Size in inches.
+
+    Returns
+    -------
+    (Figure, Axes)
+        The figure and its axes.
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> len(fig.axes)
+    1
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def figure_bytes(fig: Figure, fmt: str = "svg", *, salt: str = "rnnscope") -> bytes:
+    """Render `fig` deterministically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    fmt : {"svg", "png", "pdf"}, optional
+        Output format.
+    salt : str, optional
+        ``svg.hashsalt`` used for element ids (use a different salt per figure of a page).
+
+    Returns
+    -------
+    bytes
+        The file content.
+
+    Raises
+    ------
+    ValueError
+        If `fmt` is not supported.
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> figure_bytes(fig) == figure_bytes(fig)
+    True
+    """
+    import matplotlib
+
+    if fmt not in _METADATA:
+        raise ValueError(f"unsupported figure format {fmt!r}; expected svg, png or pdf")
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
+        fig.savefig(buffer, format=fmt, metadata=_METADATA[fmt], dpi=100)
+    return buffer.getvalue()
+
+
+def save_figure(fig: Figure, path: str | Path, *, salt: str = "rnnscope") -> Path:
+    """Write `fig` atomically to `path`; the format follows the suffix (.svg, .png, .pdf).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or pathlib.Path
+        Destination; its folder must exist.
+    salt : str, optional
+        ``svg.hashsalt``.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is not one of :data:`FIGURE_SUFFIXES`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fig, ax = new_figure()
+    >>> save_figure(fig, Path(tempfile.mkdtemp()) / "a.svg").suffix
+    '.svg'
+    """
+    dest = Path(path)
+    fmt = dest.suffix.lower().lstrip(".")
+    return atomic_write_bytes(dest, figure_bytes(fig, fmt, salt=salt))
+
+
+_SVG_START = re.compile(r"<svg\b")
+_SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+
+
+def inline_svg(fig: Figure, *, salt: str) -> str:
+    """Return `fig` as an ``<svg>`` element for inlining in HTML.
+
+    The XML declaration, doctype and RDF metadata block are removed; the rest is matplotlib's
+    output unchanged.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    salt : str
+        ``svg.hashsalt``; give every figure of a page its own salt so that ids do not collide.
+
+    Returns
+    -------
+    str
+        Markup starting with ``<svg``.
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> inline_svg(fig, salt="a").startswith("<svg")
+    True
+    """
+    text = figure_bytes(fig, "svg", salt=salt).decode("utf-8")
+    match = _SVG_START.search(text)
+    text = text[match.start() :] if match else text
+    return _SVG_METADATA.sub("", text).strip()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: str) -> str:
+    """Return `name` reduced to a safe file name component.
+
+    Parameters
+    ----------
+    name : str
+        Any name (a matrix key, a model name from a config).
+
+    Returns
+    -------
+    str
+        Letters, digits, ``.``, ``_`` and ``-`` only, never empty and never starting with a dot.
+
+    Examples
+    --------
+    >>> safe_filename("rnn.weight_hh_l0"), safe_filename("<script>")
+    ('rnn.weight_hh_l0', 'script')
+    """
+    cleaned = _UNSAFE.sub("_", str(name)).strip("._") or "matrix"
+    return cleaned
+
+
+def plot_robustness(
+    ax: Axes,
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float | None]]],
+    *,
+    title: str,
+    xlabel: str = "epsilon",
+    clean: float | None = None,
+) -> Axes:
+    """Plot accuracy against perturbation size for several curves.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Target axes.
+    curves : mapping of str to (eps, accuracy)
+        Label -> x values and accuracies (``None`` entries are skipped).
+    title : str
+        Axes title.
+    xlabel : str, optional
+        Label of the x axis.
+    clean : float, optional
+        Clean accuracy, drawn at ``eps = 0`` of every curve and as a dotted line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        `ax`.
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> _ = plot_robustness(ax, {"pgd": ([0.1, 0.2], [0.5, 0.2])}, title="Linf", clean=0.9)
+    """
+    markers = "osD^v<>px*"
+    for index, (label, (xs, ys)) in enumerate(curves.items()):
+        points = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True) if y is not None]
+        if clean is not None:
+            points = [(0.0, float(clean)), *points]
+        if not points:
+            continue
+        px, py = zip(*points, strict=True)
+        ax.plot(px, py, marker=markers[index % len(markers)], label=label, linewidth=1.5)
+    if clean is not None:
+        ax.axhline(clean, color="0.6", linestyle=":", linewidth=1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if curves:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def plot_weight_noise(
+    ax: Axes,
+    eps: Sequence[float],
+    mean: Sequence[float | None],
+    std: Sequence[float | None] | None = None,
+    *,
+    clean: float | None = None,
+) -> Axes:
+    r"""Plot accuracy against the relative size of a weight perturbation :math:`W + E`.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Target axes.
+    eps : sequence of float
+        Relative perturbation sizes :math:`\|E\|_2 / \|W\|_2`.
+    mean : sequence of float
+        Mean accuracy over the draws.
+    std : sequence of float, optional
+        Standard deviation over the draws (drawn as error bars).
+    clean : float, optional
+        Accuracy of the unperturbed model (dotted line).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        `ax`.
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> _ = plot_weight_noise(ax, [0.01, 0.1], [0.9, 0.5], [0.01, 0.1], clean=0.92)
+    """
+    xs = np.asarray(eps, dtype=float)
+    ys = np.asarray([np.nan if m is None else m for m in mean], dtype=float)
+    err = None
+    if std is not None:
+        err = np.asarray([0.0 if s is None else s for s in std], dtype=float)
+    ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, linewidth=1.5)
+    if clean is not None:
+        ax.axhline(clean, color="0.6", linestyle=":", linewidth=1, label="clean")
+        ax.legend(fontsize="small")
+    if np.all(xs > 0) and xs.size > 1:
+        ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(r"relative weight noise $\|E\|_2 / \|W\|_2$")
+    ax.set_ylabel("accuracy")
+    ax.set_title("weight noise")
+    ax.grid(True, alpha=0.3)
+    return ax

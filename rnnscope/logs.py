@@ -1,0 +1,84 @@
+"""Logging set-up for the command line (the only place that configures logging).
+
+Libraries only create loggers; this module attaches one handler to the root logger that writes
+to the *current* ``sys.stderr`` (so it also works when the stream is swapped, as in tests) and
+routes :mod:`warnings` (for example numerical warnings from :mod:`spectra`) through logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+__all__ = ["configure_logging", "level_for"]
+
+_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class _StderrHandler(logging.Handler):
+    """Write records to whatever ``sys.stderr`` is at the time of the record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # pragma: no cover - the logging module's own convention
+            self.handleError(record)
+
+
+def level_for(verbose: int, quiet: bool) -> int:
+    """Return the logging level for a verbosity count and a quiet flag.
+
+    Parameters
+    ----------
+    verbose : int
+        Number of ``-v`` flags: 0 shows warnings, 1 adds info, 2 or more add debug messages.
+    quiet : bool
+        Show errors only (wins over `verbose`).
+
+    Returns
+    -------
+    int
+        A :mod:`logging` level.
+
+    Examples
+    --------
+    >>> level_for(0, False) == logging.WARNING, level_for(1, False) == logging.INFO
+    (True, True)
+    """
+    if quiet:
+        return logging.ERROR
+    if verbose >= 2:
+        return logging.DEBUG
+    if verbose == 1:
+        return logging.INFO
+    return logging.WARNING
+
+
+def configure_logging(*, verbose: int = 0, quiet: bool = False) -> None:
+    """Attach the command line's stderr handler to the root logger (idempotent).
+
+    Parameters
+    ----------
+    verbose : int, optional
+        Number of ``-v`` flags (see :func:`level_for`).
+    quiet : bool, optional
+        Show errors only.
+
+    Examples
+    --------
+    >>> configure_logging(verbose=1)
+    >>> logging.getLogger().level == logging.INFO
+    True
+    >>> configure_logging()
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _StderrHandler):
+            root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    root.addHandler(handler)
+    level = level_for(verbose, quiet)
+    root.setLevel(level)
+    handler.setLevel(level)
+    logging.captureWarnings(True)

@@ -1,0 +1,215 @@
+"""Figures of one recurrent matrix: pseudospectrum, Schur form with its chain, transient growth.
+
+Thin wrappers that compute with :mod:`spectra` and draw with :mod:`spectra.plot` on a fresh
+:class:`matplotlib.figure.Figure` (see :mod:`rnnscope.figures`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rnnscope.analysis import TRANSIENT_STEPS, as_numpy
+from rnnscope.figures import new_figure, safe_filename, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "pseudospectrum_figure",
+    "schur_figure",
+    "transient_figure",
+    "write_matrix_plots",
+]
+
+
+def pseudospectrum_figure(
+    W: Any,
+    *,
+    eps: Sequence[float],
+    grid: int = 100,
+    overlay: Any = None,
+    title: str = "",
+) -> Figure:
+    r"""Figure of the :math:`\varepsilon`-pseudospectra of `W` with its eigenvalues.
+
+    Parameters
+    ----------
+    W : (N, N) array_like or torch.Tensor
+        The matrix.
+    eps : sequence of float
+        Contour levels.
+    grid : int, optional
+        Grid points per axis.
+    overlay : array_like of complex, optional
+        Extra eigenvalues (e.g. of perturbed matrices :math:`W + E`) drawn as small points.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (unit circle drawn).
+
+    Raises
+    ------
+    spectra.errors.SpectraError
+        If `W` is not a finite square matrix or the grid is too large.
+
+    Examples
+    --------
+    >>> fig = pseudospectrum_figure(np.diag([0.5, 0.9]), eps=[0.1], grid=20)
+    >>> len(fig.axes) >= 1
+    True
+    """
+    import spectra
+    import spectra.plot
+
+    A = as_numpy(W)
+    ps = spectra.pseudospectrum(A, n=grid)
+    fig, ax = new_figure(5.0, 4.6)
+    points = None if overlay is None else np.asarray(overlay, dtype=complex).ravel()
+    spectra.plot.pseudospectrum(ps, eps=list(eps), ax=ax, unit_circle=True, overlay=points)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def schur_figure(W: Any, *, title: str = "") -> Figure:
+    """Heatmap of :math:`|T|` of the Schur form of `W`, with the detected chain highlighted.
+
+    Parameters
+    ----------
+    W : (N, N) array_like or torch.Tensor
+        The matrix.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    spectra.errors.SpectraError
+        If `W` is not a finite square matrix.
+
+    Examples
+    --------
+    >>> fig = schur_figure(np.eye(3, k=1))
+    """
+    import spectra
+    import spectra.plot
+
+    A = as_numpy(W)
+    form = spectra.schur(A)
+    chain = spectra.chains(A)
+    fig, ax = new_figure(5.0, 4.4)
+    spectra.plot.schur(form, ax=ax, path=chain.path)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def transient_figure(W: Any, *, steps: int = TRANSIENT_STEPS, title: str = "") -> Figure:
+    r"""Plot :math:`\|W^k\|_2` against :math:`k`.
+
+    Parameters
+    ----------
+    W : (N, N) array_like or torch.Tensor
+        The matrix.
+    steps : int, optional
+        Largest power.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    spectra.errors.SpectraError
+        If `W` is not a finite square matrix.
+
+    Examples
+    --------
+    >>> fig = transient_figure(np.eye(3) * 0.5, steps=10)
+    """
+    import spectra
+    import spectra.plot
+
+    A = as_numpy(W)
+    with np.errstate(over="ignore", invalid="ignore"):
+        growth = np.asarray(spectra.transient_growth(A, steps), dtype=float)
+    fig, ax = new_figure(5.0, 3.6)
+    spectra.plot.transient(growth, ax=ax)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def write_matrix_plots(
+    matrices: Mapping[str, Any],
+    folder: str | os.PathLike[str],
+    *,
+    eps: Sequence[float],
+    grid: int = 100,
+) -> list[Path]:
+    """Write ``<name>-pseudospectrum.svg``, ``<name>-schur.svg`` and ``<name>-transient.svg``.
+
+    Parameters
+    ----------
+    matrices : mapping of str to matrix
+        Named recurrent matrices (names are reduced to safe file names).
+    folder : str or path-like
+        Existing output folder.
+    eps : sequence of float
+        Pseudospectrum contour levels.
+    grid : int, optional
+        Pseudospectrum grid points per axis.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files.
+
+    Raises
+    ------
+    spectra.errors.SpectraError
+        If a matrix is not finite and square.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> len(write_matrix_plots({"W": np.eye(2)}, tempfile.mkdtemp(), eps=[0.1], grid=20))
+    3
+    """
+    figures: list[tuple[Path, Figure, str]] = []
+    out = Path(folder)
+    for name, W in matrices.items():
+        stem = safe_filename(name)
+        figures.append(
+            (
+                out / f"{stem}-pseudospectrum.svg",
+                pseudospectrum_figure(W, eps=eps, grid=grid, title=f"{name}: pseudospectra"),
+                f"{stem}-pseudospectrum",
+            )
+        )
+        figures.append(
+            (out / f"{stem}-schur.svg", schur_figure(W, title=f"{name}: |T|"), f"{stem}-schur")
+        )
+        figures.append(
+            (
+                out / f"{stem}-transient.svg",
+                transient_figure(W, title=f"{name}: transient growth"),
+                f"{stem}-transient",
+            )
+        )
+    return [save_figure(fig, path, salt=salt) for path, fig, salt in figures]

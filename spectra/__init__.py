@@ -1,0 +1,61 @@
+r"""spectra: spectral and non-normality analysis of one square matrix.
+
+numpy and scipy only (matplotlib is imported lazily by :mod:`spectra.plot`), so it works on any
+matrix, with or without torch. Matrices use the column convention of recurrent networks,
+:math:`h_t = W h_{t-1} + \dots`.
+
+Examples
+--------
+>>> import spectra
+>>> W = spectra.matrices.chain(8, alpha=1.0)
+>>> spectra.henrici(W, relative=True), spectra.chains(W).length
+(1.0, 8)
+"""
+
+from __future__ import annotations
+
+from spectra import errors, matrices, plot
+from spectra.errors import (
+    EmptyMatrixError,
+    GridTooLargeError,
+    IllConditionedWarning,
+    NonFiniteError,
+    NonNumericError,
+    NonSquareError,
+    NotConvergedWarning,
+    SpectraError,
+)
+from spectra.memory import fisher_memory
+from spectra.nonnormality import eigenvector_condition, henrici, orthogonality_error
+from spectra.norms import PowerResult, power_method, project, spectral_norm, spectral_radius
+from spectra.schur import ChainReport, SchurForm, chains, schur
+from spectra.transient import kreiss_lower_bound, transient_growth
+
+__all__ = [
+    "ChainReport",
+    "EmptyMatrixError",
+    "GridTooLargeError",
+    "IllConditionedWarning",
+    "NonFiniteError",
+    "NonNumericError",
+    "NonSquareError",
+    "NotConvergedWarning",
+    "PowerResult",
+    "SchurForm",
+    "SpectraError",
+    "chains",
+    "eigenvector_condition",
+    "errors",
+    "fisher_memory",
+    "henrici",
+    "kreiss_lower_bound",
+    "matrices",
+    "orthogonality_error",
+    "plot",
+    "power_method",
+    "project",
+    "schur",
+    "spectral_norm",
+    "spectral_radius",
+    "transient_growth",
+]

@@ -1,0 +1,140 @@
+"""Reports: content against the libraries, byte-identical reruns, escaping, self-containment."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import models
+from rnnscope.report import ReportSettings, build_report, render_html, render_markdown, write_report
+from tests.rnnscope.helpers import invoke
+
+SETTINGS = ReportSettings(samples=8, steps=2, grid=16)
+HOSTILE = "<script>alert(1)</script>"
+FILES = ("index.html", "report.json", "report.md")
+
+
+@pytest.fixture(scope="module")
+def reports(tiny_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The same report written twice: by the CLI (worker processes) and in-process."""
+    root = tmp_path_factory.mktemp("reports")
+    matrix = root / "chain.npy"
+    np.save(matrix, np.diag(np.ones(5), -1))
+    sources = [tiny_runs["rnn"], tiny_runs["lstm"], matrix]
+    cli_out = root / "cli"
+    result = invoke(["report", *sources, "--out", cli_out, "--samples", "8", "--steps", "2", "--grid", "16"])
+    assert result.exit_code == 0, result.stderr
+    assert str(cli_out / "index.html") in result.stdout
+    api_out = root / "api"
+    api_out.mkdir()
+    write_report(build_report(sources, SETTINGS, workers=1), api_out)
+    return [cli_out, api_out]
+
+
+def test_same_inputs_give_byte_identical_reports(reports: list[Path]) -> None:
+    first, second = reports
+    for name in FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    figures = sorted(p.name for p in (first / "figures").iterdir())
+    assert figures == sorted(p.name for p in (second / "figures").iterdir())
+    assert len(figures) == 2 * 6 + 3  # two attacked models with 6 figures, one matrix with 3
+    for name in figures:
+        assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes()
+    timings = json.loads((first / "timings.json").read_text())
+    assert timings["timings_seconds"]["total"] > 0
+
+
+def test_json_content_matches_the_checkpoints(reports: list[Path]) -> None:
+    data = json.loads((reports[0] / "report.json").read_text())
+    names = [m["name"] for m in data["models"]]
+    assert names == ["rnn", "lstm", "chain"]
+    rnn, lstm, chain = data["models"]
+    for entry, summary in zip(data["models"], data["summary"], strict=True):
+        checkpoint = models.load(entry["source"])
+        W = checkpoint.recurrent_matrix().double().numpy()
+        assert summary["spectral_norm"] == pytest.approx(np.linalg.norm(W, 2), rel=1e-9)
+        assert summary["spectral_radius"] == pytest.approx(
+            np.max(np.abs(np.linalg.eigvals(W))), rel=1e-9
+        )
+    assert lstm["principal"] == "g"
+    assert chain["robustness"] is None and "matrices only" in chain["notes"][0]
+    for entry in (rnn, lstm):
+        robustness = entry["robustness"]
+        assert robustness["samples"] == 8
+        for norm in ("linf", "l2"):
+            block = robustness[norm]
+            worst = np.array(block["adversarial"]["robust_accuracy"])
+            assert np.all(worst <= robustness["clean_accuracy"] + 1e-12)
+            for values in block["adversarial"]["per_attack"].values():
+                assert np.all(worst <= np.array(values) + 1e-12)
+        assert robustness["sanity"], "sanity checks are reported"
+    # The tanh RNN has a Lipschitz certificate; the LSTM does not, and says why.
+    certified = rnn["robustness"]["l2"]["certified"]
+    assert certified["supported"] is True
+    worst = rnn["robustness"]["l2"]["adversarial"]["robust_accuracy"]
+    assert all(c <= w + 1e-12 for c, w in zip(certified["certified_accuracy"], worst, strict=True))
+    assert lstm["robustness"]["l2"]["certified"]["supported"] is False
+    assert lstm["robustness"]["l2"]["certified"]["reason"]
+
+
+def test_html_is_self_contained(reports: list[Path]) -> None:
+    html = (reports[0] / "index.html").read_text()
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+    assert "@import" not in html and "url(" not in html
+
+    class Collector(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.urls: list[str] = []
+            self.svgs = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.svgs += tag == "svg"
+            for key, value in attrs:
+                if key in {"src", "href", "xlink:href", "action", "srcset"} and value:
+                    self.urls.append(value)
+
+    collector = Collector()
+    collector.feed(html)
+    assert collector.svgs == 15
+    assert all(url.startswith("#") for url in collector.urls), collector.urls
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
+
+
+def test_markdown_tables_are_well_formed(reports: list[Path]) -> None:
+    text = (reports[0] / "report.md").read_text()
+    assert text.startswith("# rnnscope robustness report")
+    table: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            counts = {len(re.findall(r"(?<!\\)\|", row)) for row in table}
+            assert len(counts) == 1, table
+            table = []
+    for figure in re.findall(r"\]\((figures/[^)]+)\)", text):
+        assert (reports[0] / figure).is_file()
+
+
+def test_hostile_names_are_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "weights.npz"
+    np.savez(path, **{HOSTILE: np.eye(3) * 0.5, "W": np.diag(np.ones(2), 1)})
+    report = build_report([(HOSTILE, path)], SETTINGS, workers=1)
+    html, markdown = render_html(report), render_markdown(report)
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in markdown.lower()
+    assert "&lt;script&gt;" in markdown
+    out = tmp_path / "out"
+    out.mkdir()
+    write_report(report, out)
+    assert "<script" not in (out / "index.html").read_text().lower()
+    data = json.loads((out / "report.json").read_text())
+    assert data["models"][0]["name"] == HOSTILE  # JSON keeps the raw name
+    assert all(p.name.isascii() and "<" not in p.name for p in (out / "figures").iterdir())
