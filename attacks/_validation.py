@@ -7,8 +7,6 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
-
 from attacks.errors import AttackInputError, UnknownAttackError
 
 __all__ = [
@@ -87,9 +85,7 @@ def check_epsilons(epsilons: Any) -> tuple[float, ...]:
     """
     if epsilons is None:
         raise AttackInputError("epsilons is required: pass one size or a sequence of sizes")
-    if isinstance(epsilons, numbers.Real) or (
-        isinstance(epsilons, np.ndarray) and epsilons.ndim == 0
-    ):
+    if isinstance(epsilons, numbers.Real) or getattr(epsilons, "ndim", None) == 0:
         values = [epsilons]
     elif isinstance(epsilons, Iterable) and not isinstance(epsilons, str | bytes):
         values = list(epsilons)
@@ -99,9 +95,12 @@ def check_epsilons(epsilons: Any) -> tuple[float, ...]:
         raise AttackInputError("expected at least one epsilon, got an empty sequence")
     out = []
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real | np.number):
+        if isinstance(value, bool | str | bytes | complex):
             raise AttackInputError(f"expected numeric epsilons, got {value!r}")
-        eps = float(value)
+        try:
+            eps = float(value)
+        except (TypeError, ValueError):
+            raise AttackInputError(f"expected numeric epsilons, got {value!r}") from None
         if not math.isfinite(eps) or eps < 0:
             raise AttackInputError(f"epsilons must be finite and >= 0, got {eps}")
         out.append(eps)

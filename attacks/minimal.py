@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from attacks import _foolbox
 from attacks._model import (
     check_bounds,
     check_in_bounds,
@@ -266,6 +265,8 @@ def minimal_perturbation(
     seed = check_seed(seed)
     batch = prepare(model, x, y)
     check_in_bounds(batch.x, bounds)
+
+    from attacks import _foolbox  # foolbox takes a second to import: load it on first use
 
     per_attack: dict[str, tuple[float, ...]] = {}
     with _foolbox.session(model, bounds=bounds, seed=seed) as session:

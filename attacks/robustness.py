@@ -10,7 +10,6 @@ from typing import Any
 
 import torch
 
-from attacks import _foolbox
 from attacks._model import (
     check_bounds,
     check_in_bounds,
@@ -217,6 +216,8 @@ def adversarial(
     batch = prepare(model, x, y)
     check_in_bounds(batch.x, bounds)
 
+    from attacks import _foolbox  # foolbox takes a second to import: load it on first use
+
     per_attack: dict[str, tuple[float, ...]] = {}
     with _foolbox.session(model, bounds=bounds, seed=seed) as session:
         clean = logits_of(session.wrapped, batch.x)
@@ -258,6 +259,7 @@ def adversarial(
         "restarts": restarts,
         "bounds": list(bounds),
         "step_size": step_size if step_size is not None else "2.5*eps/steps",
+        "step_sizes": [step_size if step_size is not None else 2.5 * e / steps for e in eps],
         "random_start": bool(random_start),
         "cw_binary_search_steps": 5 if "cw" in names else None,
     }

@@ -149,21 +149,24 @@ class _SkewExpm(torch.autograd.Function):
             work = A.double()
             nu, V = torch.linalg.eigh(work.T @ work)
         a = nu.clamp(min=0).sqrt()
-        C = (V * torch.cos(a)) @ V.T
-        S = (V * _sincu(a)) @ V.T
-        ctx.save_for_backward(work, V, a, S)
-        return (C + work @ S).to(A.dtype)
+        sinc = _sincu(a)
+        AV = work @ V
+        # cos(sqrt M) + A sinc(sqrt M) = (V diag(cos) + A V diag(sinc)) V^T
+        W = torch.addcmul(V * torch.cos(a), AV, sinc) @ V.T
+        ctx.save_for_backward(V, AV, a, sinc)
+        return W.to(A.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: torch.autograd.function.FunctionCtx, G: torch.Tensor) -> torch.Tensor:
-        A, V, a, S = ctx.saved_tensors
+        V, AV, a, sinc = ctx.saved_tensors
         d_cos, d_sinc = _divided_differences(a)
-        Gw = G.to(A.dtype)
-        GV = Gw @ V
-        inner = (V.T @ GV) * d_cos + ((A @ V).T @ GV) * d_sinc
-        K = V @ inner @ V.T  # gradient with respect to M = A^T A
-        return (Gw @ S + A @ (K + K.T)).to(G.dtype)
+        GV = G.to(V.dtype) @ V
+        # gradient with respect to M = A^T A is K = V inner V^T
+        inner = (V.T @ GV) * d_cos + (AV.T @ GV) * d_sinc
+        # dL/dA = G sinc(sqrt M) + A (K + K^T)
+        grad = torch.addmm(GV * sinc, AV, inner + inner.T) @ V.T
+        return grad.to(G.dtype)
 
 
 def expm_skew(A: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,8 @@ The forward pass runs without building an autograd graph (one ``addmm`` and one 
 step, written into a preallocated ``(T, B, H)`` buffer). The backward pass propagates through
 time with one ``addmm`` and one multiply per step and forms the gradient of ``W`` with a single
 matrix product over all steps. Activation derivatives are computed from the outputs alone.
+Gradients are exact (checked against an autograd loop and ``torch.nn.RNN``), but the function is
+differentiable once only: no double backward.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-__all__ = ["ACTIVATIONS", "recurrence"]
+from models.activations import NONLINEARITIES
+from models.errors import InvalidOptionError
 
-ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "elu", "modrelu")
+__all__ = ["recurrence"]
 
 
 def _activate_(z: torch.Tensor, name: str, bias: torch.Tensor | None) -> None:
@@ -38,10 +41,10 @@ def _derivative(hs: torch.Tensor, name: str) -> torch.Tensor:
     if name == "tanh":
         return torch.mul(hs, hs).neg_().add_(1.0)
     if name == "relu":
-        return (hs > 0).to(hs.dtype)
+        return torch.sign(hs).clamp_(min=0.0)  # sign(relu(z)) is 1 where z > 0, else 0
     if name == "elu":
         return (hs + 1.0).clamp_(max=1.0)  # e^z = h + 1 for z <= 0, and 1 for z > 0
-    return (hs != 0).to(hs.dtype)
+    return torch.sign(hs).abs_()  # modReLU: 1 where the output is non-zero
 
 
 class _Recurrence(torch.autograd.Function):
@@ -85,7 +88,7 @@ class _Recurrence(torch.autograd.Function):
             grad_W = torch.zeros_like(W)
         grad_bias = None
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_bias = (gz * torch.sign(hs)).sum(dim=(0, 1))
+            grad_bias = torch.sign(hs).mul_(gz).sum(dim=(0, 1))
         return gz, grad_W, grad_bias, None
 
 
@@ -110,6 +113,11 @@ def recurrence(
     (T, B, H) torch.Tensor
         :math:`h_1, \dots, h_T`. Differentiable once (with respect to ``z``, ``W`` and ``bias``).
 
+    Raises
+    ------
+    InvalidOptionError
+        If ``nonlinearity`` is unknown, or is ``"modrelu"`` without a ``bias``.
+
     Examples
     --------
     >>> import torch
@@ -117,8 +125,13 @@ def recurrence(
     >>> hs[:, 0, 0]
     tensor([1., 2., 3.])
     """
+    if nonlinearity not in NONLINEARITIES:
+        valid = ", ".join(NONLINEARITIES)
+        raise InvalidOptionError(f"unknown nonlinearity {nonlinearity!r}; valid values: {valid}")
     if nonlinearity != "modrelu":
         bias = None
+    elif bias is None:
+        raise InvalidOptionError("nonlinearity 'modrelu' needs its bias")
     if not (W.is_contiguous() or W.t().is_contiguous()):
         W = W.contiguous()  # strided views (e.g. the real part of a complex product) defeat BLAS
     return _Recurrence.apply(z, W, bias, nonlinearity)

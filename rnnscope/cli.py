@@ -24,6 +24,7 @@ from rnnscope.options import parse_choice, parse_floats, parse_names
 
 __all__ = ["app", "main"]
 
+
 def _domain_errors() -> tuple[type[BaseException], ...]:
     """Exception classes reported as bad input (exit code 2)."""
     import attacks.errors
@@ -86,6 +87,12 @@ class _Group(TyperGroup):
             if isinstance(result, int):
                 code = result
         except typer.TyperException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `rnnscope`: show the help
+                sys.stdout.write(exc.format_message() + "\n")
+                code = 0
+                if standalone_mode:
+                    sys.exit(code)
+                return code
             hint = ""
             ctx = getattr(exc, "ctx", None)
             if ctx is not None:
@@ -167,7 +174,8 @@ _STATE: dict[str, bool] = {"quiet": False, "debug": False}
 def _stdout_console() -> Any:
     from rich.console import Console
 
-    return Console(file=sys.stdout, soft_wrap=False, width=max(100, _terminal_width()))
+    width = _terminal_width() if sys.stdout.isatty() else 160
+    return Console(file=sys.stdout, soft_wrap=False, width=width)
 
 
 def _terminal_width() -> int:
@@ -500,9 +508,16 @@ def demo(
 
     folder = prepare_output_dir(out, what="--out")
     built, index = run_demo(folder, quick=quick, progress=_show_progress())
+    from rnnscope.demo import demo_summary
     from rnnscope.tables import print_report_summary
 
     print_report_summary(_stdout_console(), built, index)
+    summary = demo_summary(built)
+    reused = ", ".join(summary["reused"]) or "none"
+    _warn(
+        f"demo finished in {summary['demo_total']:.0f} s (training {summary['training_total']:.0f}"
+        f" s; reused checkpoints: {reused}); timings in {index.parent / 'timings.json'}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

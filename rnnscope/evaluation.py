@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from rnnscope.errors import BadOptionError
-from rnnscope.options import eps_key
 
 __all__ = [
     "DEFAULT_EPS",
@@ -25,9 +24,9 @@ __all__ = [
     "attack_checkpoint",
     "default_eps",
     "evaluate_model",
+    "evaluation_samples",
     "known_attacks",
     "task_of",
-    "evaluation_samples",
 ]
 
 logger = logging.getLogger(__name__)
@@ -544,6 +543,9 @@ def evaluate_model(
     )
 
 
+_MODEL_CHECKS = frozenset({"gradients", "deterministic", "logits"})
+
+
 def _sanity(
     model: Any,
     x: Any,
@@ -556,6 +558,7 @@ def _sanity(
     import attacks
 
     checks: list[dict[str, Any]] = []
+    seen: set[tuple[str, bool | None, str]] = set()
     for norm, block in blocks.items():
         results = block["_results"]
         report = attacks.sanity(
@@ -572,34 +575,15 @@ def _sanity(
             seed=settings.seed,
         )
         for check in report.checks:
+            key = (check.name, check.passed, str(check.detail or ""))
+            if key in seen:  # model-level checks give the same result for both norms
+                continue
+            seen.add(key)
             checks.append(
                 {
-                    "name": f"{check.name} ({norm})",
+                    "name": check.name if check.name in _MODEL_CHECKS else f"{check.name} ({norm})",
                     "passed": check.passed,
                     "detail": str(check.detail or ""),
                 }
             )
     return checks
-
-
-def eps_table(eps: Sequence[float], values: Sequence[Any]) -> dict[str, Any]:
-    """Map budgets to values with :func:`rnnscope.options.eps_key` keys.
-
-    Parameters
-    ----------
-    eps : sequence of float
-        Budgets.
-    values : sequence
-        One value per budget.
-
-    Returns
-    -------
-    dict
-        ``{"0.01": value, ...}``.
-
-    Examples
-    --------
-    >>> eps_table([0.01, 0.1], [0.9, 0.5])
-    {'0.01': 0.9, '0.1': 0.5}
-    """
-    return {eps_key(e): v for e, v in zip(eps, values, strict=True)}

@@ -297,7 +297,13 @@ def plot_weight_noise(
         ax.axhline(clean, color="0.6", linestyle=":", linewidth=1, label="clean")
         ax.legend(fontsize="small")
     if np.all(xs > 0) and xs.size > 1:
+        from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(xs))
+        ax.xaxis.set_major_formatter(lambda value, _: f"{value:g}")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(r"relative weight noise $\|E\|_2 / \|W\|_2$")
     ax.set_ylabel("accuracy")

@@ -14,7 +14,6 @@ SVG generated here is marked safe.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import platform
 import time
@@ -196,15 +195,23 @@ class Report:
             "provenance": self.provenance,
         }
 
-    def summary_columns(self) -> list[tuple[str, str]]:
+    def summary_columns(self, *, compact: bool = False) -> list[tuple[str, str]]:
         """Labels and keys of the comparison table.
+
+        Parameters
+        ----------
+        compact : bool, optional
+            Only the columns that fit a terminal (the HTML and Markdown tables have them all).
 
         Returns
         -------
         list of (str, str)
             ``(label, key)`` per column; keys index :meth:`summary_rows`.
         """
-        return [(column.label, column.key) for column in _columns(self.settings)]
+        columns = _columns(self.settings)
+        if compact:
+            columns = [c for c in columns if c.key in _COMPACT]
+        return [(column.label, column.key) for column in columns]
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """One flat, JSON-ready row per model for the comparison table.
@@ -215,6 +222,24 @@ class Report:
             Keys of :meth:`summary_columns`.
         """
         return [_summary_row(model, self.settings) for model in self.models]
+
+
+_COMPACT = frozenset(
+    {
+        "model",
+        "kind",
+        "clean_accuracy",
+        "spectral_norm",
+        "spectral_radius",
+        "henrici_relative",
+        "chain_length",
+        "eps50_adversarial_linf",
+        "eps50_noise_linf",
+        "minimal_l2",
+        "certified_l2",
+        "sanity",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -953,7 +978,3 @@ _TIMINGS_NOTE = (
 
 def _standalone_svg(svg: str) -> str:
     return '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg + "\n"
-
-
-def _isfinite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)

@@ -185,6 +185,13 @@ def print_attack(console: Any, result: Mapping[str, Any]) -> None:
     console.print(table)
 
 
+def _summary_cell(key: str, value: Any) -> str:
+    """Terminal text of a comparison-table cell (failed sanity checks are counted)."""
+    if key == "sanity" and isinstance(value, str) and value.startswith("FAIL"):
+        return f"FAIL ({value.count(';') + 1}, see report)"
+    return fmt(value, 3)
+
+
 def print_report_summary(console: Any, report: Any, index: Any) -> None:
     """Print the comparison table of a report and the path of its HTML page.
 
@@ -200,10 +207,11 @@ def print_report_summary(console: Any, report: Any, index: Any) -> None:
     from rich.markup import escape
 
     table = _table("models")
-    columns = report.summary_columns()
-    for label, _ in columns:
-        table.add_column(escape(label), justify="left" if label == "model" else "right")
+    columns = report.summary_columns(compact=True)
+    for label, key in columns:
+        text = key in ("model", "kind", "sanity")
+        table.add_column(escape(label), justify="left" if text else "right", no_wrap=True)
     for row in report.summary_rows():
-        table.add_row(*(escape(fmt(row.get(key))) for _, key in columns))
+        table.add_row(*(escape(_summary_cell(key, row.get(key))) for _, key in columns))
     console.print(table)
     console.print(escape(f"report: {index}"))

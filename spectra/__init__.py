@@ -28,6 +28,12 @@ from spectra.errors import (
 from spectra.memory import fisher_memory
 from spectra.nonnormality import eigenvector_condition, henrici, orthogonality_error
 from spectra.norms import PowerResult, power_method, project, spectral_norm, spectral_radius
+from spectra.pseudospectra import (
+    Pseudospectrum,
+    pseudospectral_radius,
+    pseudospectrum,
+    sigma_min,
+)
 from spectra.schur import ChainReport, SchurForm, chains, schur
 from spectra.transient import kreiss_lower_bound, transient_growth
 
@@ -41,6 +47,7 @@ __all__ = [
     "NonSquareError",
     "NotConvergedWarning",
     "PowerResult",
+    "Pseudospectrum",
     "SchurForm",
     "SpectraError",
     "chains",
@@ -54,7 +61,10 @@ __all__ = [
     "plot",
     "power_method",
     "project",
+    "pseudospectral_radius",
+    "pseudospectrum",
     "schur",
+    "sigma_min",
     "spectral_norm",
     "spectral_radius",
     "transient_growth",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import blas, eigh_tridiagonal, eigvalsh_tridiagonal, lapack
+from scipy.spatial import cKDTree
 
 __all__ = ["ResolventSolver"]
 
@@ -31,7 +32,7 @@ _ztrtrs = lapack.ztrtrs
 #: Matrices smaller than this use a dense SVD per point (as EigTool's ``psacore``).
 DENSE_MAX_N = 55
 #: Panel width of the blocked triangular solves.
-BLOCK = 64
+BLOCK = 32
 #: Largest number of Lanczos steps before a point falls back to a dense SVD.
 MAXITER = 100
 #: Number of consecutive steps that must pass the stopping test.
@@ -56,36 +57,52 @@ class _Trace:
     history: list[tuple[NDArray[np.intp], NDArray[np.complex128]]] = field(default_factory=list)
 
 
+def _view(buf: NDArray[np.complex128], rows: int, cols: int) -> NDArray[np.complex128]:
+    """C-contiguous (rows, cols) view of the start of a flat buffer."""
+    return buf[: rows * cols].reshape(rows, cols)
+
+
+def _compress(
+    src: NDArray[np.complex128], mask: NDArray[np.bool_], buf: NDArray[np.complex128]
+) -> NDArray[np.complex128]:
+    """Copy the columns of `src` selected by `mask` into the start of the flat buffer `buf`."""
+    out = _view(buf, src.shape[0], int(mask.sum()))
+    np.compress(mask, src, axis=1, out=out)
+    return out
+
+
 class _Blocked:
     """Apply :math:`B_z` to one vector per point with blocked, GEMM-coupled sweeps."""
 
     def __init__(self, solver: ResolventSolver, z: NDArray[np.complex128]) -> None:
         self.s = solver
-        dinv = 1.0 / (solver.diag[:, None] - z[None, :])
-        self.dinv = dinv
-        self.dinvc = np.conj(dinv)
+        n, g = solver.n, z.size
+        self.bufs = [np.empty(n * g, dtype=np.complex128) for _ in range(2)]
+        self.dinv = _view(self.bufs[0], n, g)
+        np.subtract(solver.diag[:, None], z[None, :], out=self.dinv)
+        np.reciprocal(self.dinv, out=self.dinv)
 
-    def compact(self, keep: NDArray[np.intp]) -> None:
-        self.dinv = np.ascontiguousarray(self.dinv[:, keep])
-        self.dinvc = np.ascontiguousarray(self.dinvc[:, keep])
+    def compact(self, mask: NDArray[np.bool_]) -> None:
+        self.dinv = _compress(self.dinv, mask, self.bufs[1])
+        self.bufs.reverse()
 
-    def apply(
-        self, Q: NDArray[np.complex128]
-    ) -> tuple[NDArray[np.complex128], NDArray[np.float64]]:
+    def apply(self, Q: NDArray[np.complex128], Y: NDArray[np.complex128]) -> NDArray[np.float64]:
+        r"""Overwrite `Y` with :math:`B_z Q`; return :math:`\|(T - zI)^{-H} q\|^2` per column."""
         s = self.s
-        T, Lh, dinv, dinvc = s.T, s.Lh, self.dinv, self.dinvc
-        Y = Q.copy()
+        T, Lh, dinv = s.T, s.Lh, self.dinv
+        np.copyto(Y, Q)
         Yt = Y.T  # Fortran-ordered view: points are the rows seen by BLAS
+        V = Y.view(np.float64)
+        alpha2 = np.zeros(V.shape[1])
         # Forward sweep: (T - zI)^H Y = Q, lower triangular with conj(T) transposed.
         for (j0, j1), panel in zip(s.blocks, s.lower_panels, strict=True):
             for i in range(j0, j1):
                 if i > j0:
                     _zgemv(-1.0, Yt[:, j0:i], Lh[i, j0:i], 1.0, Yt[:, i], overwrite_y=1)
-                Y[i] *= dinvc[i]
+                Y[i] *= dinv[i].conj()
+            alpha2 += np.einsum("ij,ij->j", V[j0:j1], V[j0:j1])
             if panel is not None:
                 _zgemm(-1.0, Yt[:, j0:j1], panel, 1.0, Yt[:, j1:], overwrite_c=1)
-        V = Y.view(np.float64)
-        alpha = np.einsum("ij,ij->j", V, V).reshape(-1, 2).sum(axis=1)
         # Backward sweep: (T - zI) X = Y, upper triangular.
         for (j0, j1), panel in zip(reversed(s.blocks), reversed(s.upper_panels), strict=True):
             for i in range(j1 - 1, j0 - 1, -1):
@@ -94,7 +111,7 @@ class _Blocked:
                 Y[i] *= dinv[i]
             if panel is not None:
                 _zgemm(-1.0, Yt[:, j0:j1], panel, 1.0, Yt[:, :j0], overwrite_c=1)
-        return Y, alpha
+        return alpha2.reshape(-1, 2).sum(axis=1)
 
 
 class _Pointwise:
@@ -106,22 +123,20 @@ class _Pointwise:
         self.work = np.asfortranarray(solver.T.copy())
         self.idx = np.arange(solver.n)
 
-    def compact(self, keep: NDArray[np.intp]) -> None:
-        self.z = self.z[keep]
+    def compact(self, mask: NDArray[np.bool_]) -> None:
+        self.z = self.z[mask]
 
-    def apply(
-        self, Q: NDArray[np.complex128]
-    ) -> tuple[NDArray[np.complex128], NDArray[np.float64]]:
+    def apply(self, Q: NDArray[np.complex128], Y: NDArray[np.complex128]) -> NDArray[np.float64]:
+        r"""Overwrite `Y` with :math:`B_z Q`; return :math:`\|(T - zI)^{-H} q\|^2` per column."""
         work, idx, diag = self.work, self.idx, self.s.diag
-        W = np.empty_like(Q)
         alpha = np.empty(Q.shape[1])
         for g, zg in enumerate(self.z):
             work[idx, idx] = diag - zg
             y, _ = _ztrtrs(work, Q[:, g : g + 1], trans=2)
             alpha[g] = np.vdot(y, y).real
             x, _ = _ztrtrs(work, y, trans=0, overwrite_b=1)
-            W[:, g] = x[:, 0]
-        return W, alpha
+            Y[:, g] = x[:, 0]
+        return alpha
 
 
 def _laguerre_max(
@@ -227,10 +242,17 @@ class ResolventSolver:
 
     def __init__(self, T: NDArray[np.complex128], *, block: int = BLOCK) -> None:
         self.T = np.ascontiguousarray(T)
-        self.n = n = T.shape[0]
+        self.n = T.shape[0]
         self.diag = np.ascontiguousarray(np.diag(self.T))
         self.block = block
         self._prepared = False
+        self._kdtree: cKDTree | None = None
+
+    def _tree(self) -> cKDTree:
+        """k-d tree of the eigenvalues, for the distance from each point to the spectrum."""
+        if self._kdtree is None:
+            self._kdtree = cKDTree(np.column_stack([self.diag.real, self.diag.imag]))
+        return self._kdtree
 
     def _prepare_blocks(self) -> None:
         if self._prepared:
@@ -242,19 +264,16 @@ class ResolventSolver:
             np.ascontiguousarray(T[:j0, j0:j1]).T if j0 > 0 else None for j0, j1 in self.blocks
         ]
         self.lower_panels = [
-            np.ascontiguousarray(T[j0:j1, j1:].conj()) if j1 < n else None
-            for j0, j1 in self.blocks
+            np.ascontiguousarray(T[j0:j1, j1:].conj()) if j1 < n else None for j0, j1 in self.blocks
         ]
-        self.lower_panels = [
-            None if p is None else np.asfortranarray(p) for p in self.lower_panels
-        ]
+        self.lower_panels = [None if p is None else np.asfortranarray(p) for p in self.lower_panels]
         self._prepared = True
 
     # ------------------------------------------------------------------ public entry points
     def sigma(
         self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int = MAXITER
     ) -> NDArray[np.float64]:
-        """Return :math:`\\sigma_{\\min}(zI - T)` for a 1-D array of points `z`."""
+        r"""Return :math:`\sigma_{\min}(zI - T)` for a 1-D array of points `z`."""
         return self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=False)[0]
 
     def sigma_and_slope(
@@ -293,7 +312,7 @@ class ResolventSolver:
         q0 = _start_vector(n, seed)
         for lo, hi in _chunks(G, chunk):
             zc = z[lo:hi]
-            gap = np.abs(self.diag[:, None] - zc[None, :]).min(axis=0)
+            gap, _ = self._tree().query(np.column_stack([zc.real, zc.imag]))
             live = np.flatnonzero(gap > FLOOR)  # elsewhere sigma <= gap: reported as 0
             if live.size == 0:
                 continue
@@ -320,79 +339,110 @@ class ResolventSolver:
         else:
             op = _Pointwise(self, z)
         theta_out = np.full(G, np.nan)
+        steps_out = np.zeros(G, dtype=np.int64)
         act = np.arange(G)
-        Q = np.repeat(q0[:, None], G, axis=1)
-        Qp = np.empty_like(Q)
+        # Three flat buffers hold the current, previous and next Lanczos vectors. Vectors are
+        # stored unnormalised: the true vector is the stored column times its scale.
+        bufs = [np.empty(n * G, dtype=np.complex128) for _ in range(3)]
+        Q = _view(bufs[0], n, G)
+        Q[:] = q0[:, None]
+        Qp = _view(bufs[1], n, G)
+        sQ = np.ones(G)
+        sQp = np.zeros(G)
         al = np.empty((maxiter, G))
         be = np.empty((maxiter, G))
         theta = np.zeros(G)
         beta_prev = np.zeros(G)
         count = np.zeros(G, dtype=np.int64)
+        dead = np.zeros(G, dtype=bool)
         trace = (
-            _Trace(np.zeros((maxiter, G)), np.zeros((maxiter, G)), np.zeros(G, dtype=np.int64))
-            if vectors
-            else None
+            _Trace(np.zeros((maxiter, G)), np.zeros((maxiter, G)), steps_out) if vectors else None
         )
+        rows = max(1, (1 << 19) // (16 * G))
+        tmp = np.empty((rows, G), dtype=np.complex128)
+        k = 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for k in range(maxiter):
+                g = act.size
                 if trace is not None:
-                    trace.history.append((act, Q))
-                W, alpha = op.apply(Q)
-                W -= Q * alpha
-                if k:
-                    W -= Qp * beta_prev
-                # One pass of local reorthogonalisation against the current vector.
-                c = np.einsum("ij,ij->j", Q.conj(), W)
-                W -= Q * c
-                alpha = alpha + c.real
-                V = W.view(np.float64)
-                beta = np.sqrt(np.einsum("ij,ij->j", V, V).reshape(-1, 2).sum(axis=1))
-                al[k] = alpha
-                be[k] = beta
+                    trace.history.append((act, Q * sQ))
+                W = _view(bufs[2], n, g)
+                alpha = op.apply(Q, W) * (sQ * sQ)
+                # W <- sQ * W - alpha * q - beta_prev * qp, with q = sQ Q and qp = sQp Qp,
+                # in row blocks that stay in cache; accumulate the column norms on the way.
+                ca = alpha * sQ
+                cb = beta_prev * sQp
+                nrm = np.zeros(2 * g)
+                Wf = W.view(np.float64)
+                tb = tmp[:, :g] if rows * g <= tmp.size else np.empty((rows, g), np.complex128)
+                for r0 in range(0, n, rows):
+                    r1 = min(r0 + rows, n)
+                    t = tb[: r1 - r0]
+                    Wb = W[r0:r1]
+                    Wb *= sQ
+                    np.multiply(Q[r0:r1], ca, out=t)
+                    Wb -= t
+                    if k:
+                        np.multiply(Qp[r0:r1], cb, out=t)
+                        Wb -= t
+                    nrm += np.einsum("ij,ij->j", Wf[r0:r1], Wf[r0:r1])
+                beta = np.sqrt(nrm.reshape(-1, 2).sum(axis=1))
+                al[k, :g] = alpha
+                be[k, :g] = beta
                 if trace is not None:
                     trace.alpha[k, act] = alpha
                     trace.beta[k, act] = beta
+                live = ~dead[:g]
                 x0 = (np.maximum(theta, alpha) + beta_prev) * (1.0 + 1e-13)
-                th = _ritz_max(al[: k + 1], be[:k], x0)
+                if live.all():
+                    th = _ritz_max(al[: k + 1, :g], be[:k, :g], x0)
+                else:
+                    th = np.full(g, np.nan)
+                    th[live] = _ritz_max(al[: k + 1, :g][:, live], be[:k, :g][:, live], x0[live])
                 rel = np.abs(th - theta) / th
                 count = np.where(rel <= tol, count + 1, 0)
                 theta = th
                 finite = np.isfinite(th) & np.isfinite(beta) & (th > 0)
-                done = (count >= NCONFIRM) | ~finite | ~(beta > 4e-16 * th)
-                if not finite.all():
-                    theta = np.where(finite, theta, np.inf)  # overflow: sigma below the floor
+                done = live & ((count >= NCONFIRM) | ~finite | ~(beta > 4e-16 * th))
                 if done.any():
                     idx = np.flatnonzero(done)
-                    theta_out[act[idx]] = theta[idx]
-                    if trace is not None:
-                        trace.steps[act[idx]] = k + 1
-                    keep = np.flatnonzero(~done)
-                    if keep.size == 0:
-                        act = act[keep]
-                        break
+                    theta_out[act[idx]] = np.where(finite[idx], theta[idx], np.inf)
+                    steps_out[act[idx]] = k + 1
+                    dead[idx] = True
+                # Rotate buffers: next <- W, previous <- current.
+                bufs = [bufs[2], bufs[0], bufs[1]]
+                Qp, Q = Q, W
+                sQp, sQ = sQ, 1.0 / beta
+                beta_prev = beta
+                ndead = int(dead[:g].sum())
+                if ndead == g:
+                    act = act[:0]
+                    break
+                if ndead and (ndead >= 0.1 * g or g - ndead <= small):
+                    keep = ~dead[:g]
                     act = act[keep]
-                    Q = np.ascontiguousarray(Q[:, keep])
-                    W = np.ascontiguousarray(W[:, keep])
-                    al = np.ascontiguousarray(al[:, keep])
-                    be = np.ascontiguousarray(be[:, keep])
-                    theta = theta[keep]
-                    beta = beta[keep]
-                    count = count[keep]
-                    if isinstance(op, _Blocked) and keep.size <= small:
+                    m = act.size
+                    # bufs[2] is free after the rotation: current -> free, previous -> current.
+                    Q = _compress(Q, keep, bufs[2])
+                    Qp = _compress(Qp, keep, bufs[0])
+                    bufs = [bufs[2], bufs[0], bufs[1]]
+                    al[: k + 1, :m] = al[: k + 1, :g][:, keep]
+                    be[: k + 1, :m] = be[: k + 1, :g][:, keep]
+                    sQ, sQp, theta = sQ[keep], sQp[keep], theta[keep]
+                    beta_prev, count = beta_prev[keep], count[keep]
+                    dead[:m] = False
+                    if isinstance(op, _Blocked) and m <= small:
                         op = _Pointwise(self, z[act])
                     else:
                         op.compact(keep)
-                Qp = Q
-                W /= beta
-                Q = W
-                beta_prev = beta
+        act = act[np.isnan(theta_out[act])]
         sigma = np.where(np.isfinite(theta_out), 1.0 / np.sqrt(theta_out), 0.0)
         w_out = self._slopes(z, sigma, trace) if trace is not None else None
         if act.size:
             logger.debug("%d of %d points did not converge: dense SVD", act.size, G)
             s, ww = _dense(self.T, z[act], vectors)
             sigma[act] = s
-            if w_out is not None:
+            if w_out is not None and ww is not None:
                 w_out[act] = ww
         return sigma, w_out
 

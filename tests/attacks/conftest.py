@@ -132,7 +132,7 @@ def one_thread() -> Iterator[None]:
 
 
 def train(model: nn.Module, *, steps: int = 100, project: bool = False, seed: int = 0) -> nn.Module:
-    with one_thread():
+    with one_thread(), torch.random.fork_rng(devices=[]):
         return _train(model, steps=steps, project=project, seed=seed)
 
 
@@ -180,8 +180,9 @@ def projected_rnn() -> LoopRNN:
 
 @pytest.fixture(scope="session")
 def gru() -> GRUNet:
-    torch.manual_seed(3)
-    return train(GRUNet(), seed=3)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        return train(GRUNet(), seed=3)
 
 
 class _Contiguous(torch.autograd.Function):

@@ -41,7 +41,7 @@ def test_clean_import():
     """No DeprecationWarning escapes (foolbox's scipy one is filtered); no models import."""
     code = (
         "import sys, warnings; warnings.simplefilter('error', DeprecationWarning); "
-        "import attacks; "
+        "import attacks, attacks._foolbox; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('models', 'rnnscope')]; "
         "sys.exit(len(bad))"
     )

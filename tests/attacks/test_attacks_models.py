@@ -16,7 +16,6 @@ KINDS = ["rnn", "exprnn", "scornn", "nnrnn", "lstm", "gru"]
 
 
 def _build(kit, kind, **options):
-    torch.manual_seed(0)
     return models.build(
         kind, input_size=kit.F, hidden_size=12, output_size=kit.C, seed=0, **options
     )

@@ -162,3 +162,12 @@ def test_input_gradients_flow_for_every_kind() -> None:
         model(x).sum().backward()
         assert x.grad is not None and torch.isfinite(x.grad).all(), kind
         assert x.grad.abs().sum() > 0, kind
+
+
+def test_recurrence_rejects_bad_nonlinearity() -> None:
+    from models.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="sigmoid"):
+        recurrence(torch.zeros(2, 1, 3), torch.eye(3), "sigmoid")
+    with pytest.raises(InvalidOptionError, match="bias"):
+        recurrence(torch.zeros(2, 1, 3), torch.eye(3), "modrelu")

@@ -145,6 +145,6 @@ def test_permuted_digits_accuracy_table(tmp_path: Path) -> None:
 
     means = {name: statistics.mean(v) for name, v in accuracy.items()}
     for name in ("rnn orthogonal elu", "rnn chain elu", "exprnn", "scornn"):
-        assert means[name] > 0.85, (name, means[name])
+        assert means[name] > 0.8, (name, means[name])
     for name in ("lstm", "nru"):
         assert means[name] > 0.5, (name, means[name])

@@ -137,7 +137,9 @@ def test_skipped_blocks_are_named_on_stderr_and_in_json(tmp_path: Path) -> None:
 
 def test_list_prints_every_tensor(tmp_path: Path) -> None:
     path = tmp_path / "state.safetensors"
-    save_file({"enc.rec": np.eye(4, dtype=np.float32), "enc.inp": np.ones((4, 2), np.float32)}, path)
+    save_file(
+        {"enc.rec": np.eye(4, dtype=np.float32), "enc.inp": np.ones((4, 2), np.float32)}, path
+    )
     result = invoke(["analyze", path, "--list"])
     assert result.exit_code == 0, result.stderr
     assert "enc.rec" in result.stdout and "4x4" in result.stdout

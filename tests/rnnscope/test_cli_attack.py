@@ -26,8 +26,15 @@ def test_attack_json_matches_the_library(tiny_rnn: Path) -> None:
     task = models.tasks.get("digits", **data["task"]["params"])
     x, y = evaluation_samples(task, 16)
     curve = attacks.adversarial(
-        checkpoint.model, x, y, norm="linf", epsilons=[0.05, 0.2], attacks=("pgd", "fgsm"),
-        steps=5, bounds=task.bounds, seed=0,
+        checkpoint.model,
+        x,
+        y,
+        norm="linf",
+        epsilons=[0.05, 0.2],
+        attacks=("pgd", "fgsm"),
+        steps=5,
+        bounds=task.bounds,
+        seed=0,
     )
     assert data["clean_accuracy"] == pytest.approx(curve.clean_accuracy)
     assert data["robust_accuracy"]["worst"] == pytest.approx(list(curve.robust_accuracy))

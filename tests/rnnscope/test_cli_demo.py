@@ -41,11 +41,13 @@ def test_demo_writes_the_report_of_the_whole_zoo(demo_dir: tuple[Path, str]) -> 
         m for m in constrained["analysis"]["matrices"] if m["name"] == constrained["principal"]
     )
     assert principal["spectral_radius"] <= 1.0 + 1e-5
-    # expRNN's recurrent matrix is orthogonal; the chain-initialised RNN is strongly non-normal.
+    # expRNN's recurrent matrix stays orthogonal; the chain-initialised RNN stays further from
+    # normal than the orthogonally initialised one.
     exprnn = by_name["exprnn"]["analysis"]["matrices"][0]
     assert exprnn["orthogonality_error"] < 1e-3
     chain = by_name["rnn-chain"]["analysis"]["matrices"][0]
-    assert chain["henrici_relative"] > 0.5
+    orthogonal = by_name["rnn-orthogonal"]["analysis"]["matrices"][0]
+    assert chain["henrici_relative"] > orthogonal["henrici_relative"]
     timings = json.loads((out / "timings.json").read_text())["timings_seconds"]
     assert set(timings["training"]) | set(timings["reused"]) == {m.name for m in ZOO}
 

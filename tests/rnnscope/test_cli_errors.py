@@ -185,9 +185,7 @@ def test_output_folder_not_writable_even_for_root(chain_npy: Path) -> None:
     assert_bad_input(result, "not writable")
 
 
-def test_report_with_one_bad_checkpoint_writes_nothing(
-    tiny_rnn: Path, tmp_path: Path
-) -> None:
+def test_report_with_one_bad_checkpoint_writes_nothing(tiny_rnn: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.npy"
     np.save(bad, np.ones((2, 3)))
     out = tmp_path / "report"

@@ -14,7 +14,9 @@ MAGIC = {".svg": b"<?xml", ".png": b"\x89PNG", ".pdf": b"%PDF"}
 @pytest.mark.parametrize("suffix", sorted(MAGIC))
 def test_formats(chain_npy: Path, tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"ps{suffix}"
-    result = invoke(["pseudospectrum", chain_npy, "--grid", "20", "--eps", "0.01,0.1", "--out", out])
+    result = invoke(
+        ["pseudospectrum", chain_npy, "--grid", "20", "--eps", "0.01,0.1", "--out", out]
+    )
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes().startswith(MAGIC[suffix])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
