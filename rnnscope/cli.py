@@ -174,7 +174,7 @@ _STATE: dict[str, bool] = {"quiet": False, "debug": False}
 def _stdout_console() -> Any:
     from rich.console import Console
 
-    width = _terminal_width() if sys.stdout.isatty() else 160
+    width = _terminal_width() if sys.stdout.isatty() else 200
     return Console(file=sys.stdout, soft_wrap=False, width=width)
 
 

@@ -114,24 +114,27 @@ FULL = DemoPlan(
     batch_size=32,
     clip=1.0,
     seed=0,
-    report=ReportSettings(samples=128, steps=20, minimal_steps=50, grid=80, seed=0),
+    report=ReportSettings(
+        samples=128, steps=20, minimal_attacks=("fmn",), minimal_steps=50, grid=80, seed=0
+    ),
 )
 
 #: ``--quick``: the same zoo and report with far fewer steps and samples (used by the tests).
 QUICK = DemoPlan(
     hidden=32,
-    steps=15,
+    steps=10,
     batch_size=32,
     clip=1.0,
     seed=0,
     report=ReportSettings(
-        samples=24,
+        samples=16,
         steps=5,
+        minimal_attacks=("fmn",),
         minimal_steps=10,
         noise_draws=3,
         weight_draws=2,
         weight_eps=(0.03, 0.3),
-        grid=30,
+        grid=24,
         seed=0,
     ),
 )

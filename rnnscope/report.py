@@ -558,8 +558,6 @@ def _provenance(settings: ReportSettings) -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             return "not installed"
 
-    import torch
-
     return {
         "rnnscope": __version__,
         "versions": {
@@ -569,7 +567,7 @@ def _provenance(settings: ReportSettings) -> dict[str, Any]:
                 for name in ("numpy", "scipy", "torch", "matplotlib", "foolbox", "jinja2")
             },
         },
-        "torch_threads": int(torch.get_num_threads()),
+        "threads_per_model": 1,
         "seed": settings.seed,
         "settings": settings.to_dict(),
     }
@@ -683,7 +681,7 @@ def _view(report: Report) -> dict[str, Any]:
             "versions",
             ", ".join(f"{k} {v}" for k, v in sorted(provenance["versions"].items())),
         ),
-        ("torch threads", str(provenance["torch_threads"])),
+        ("compute threads per model", str(provenance["threads_per_model"])),
         ("seed", str(provenance["seed"])),
         (
             "settings",

@@ -188,7 +188,7 @@ def print_attack(console: Any, result: Mapping[str, Any]) -> None:
 def _summary_cell(key: str, value: Any) -> str:
     """Terminal text of a comparison-table cell (failed sanity checks are counted)."""
     if key == "sanity" and isinstance(value, str) and value.startswith("FAIL"):
-        return f"FAIL ({value.count(';') + 1}, see report)"
+        return f"FAIL ({value.count(';') + 1})"
     return fmt(value, 3)
 
 

@@ -32,6 +32,10 @@ _METHODS = ("exact", "power")
 _PROJECTIONS = ("clip", "scale", "radius")
 #: Iterations between two stagnation checks of the plain power iteration.
 _WINDOW = 50
+#: Largest block of the subspace iterations tried after the plain power iteration.
+_MAX_BLOCK = 16
+#: Relative radius within which Ritz values count as one cluster in the accuracy test.
+_CLUSTER = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +130,7 @@ def _block(
     tol: float,
     maxiter: int,
 ) -> tuple[Any, NDArray[Any], int, bool]:
-    """Two-dimensional subspace iteration with Rayleigh--Ritz; finds complex and +- pairs."""
+    """Subspace iteration on ``X.shape[1]`` vectors with Rayleigh--Ritz (complex and +- pairs)."""
     mu: Any = 0.0
     v = X[:, 0]
     for it in range(1, maxiter + 1):
@@ -137,8 +141,14 @@ def _block(
         k = _dominant(vals)
         mu, y = vals[k], vecs[:, k] / np.linalg.norm(vecs[:, k])
         v = X @ y
-        if np.linalg.norm(R @ y) <= tol * abs(mu):  # residual of the Ritz pair (mu, v)
-            return mu, v, it, True
+        residual = float(np.linalg.norm(R @ y)) / max(abs(mu), np.finfo(float).tiny)
+        if residual <= tol:  # relative residual of the Ritz pair (mu, v)
+            # The residual bounds the backward error only. An eigenvalue of multiplicity m
+            # (a defective one, or a tight cluster) moves by the m-th root of it: accept only
+            # when that forward error is below sqrt(tol).
+            m = int(np.count_nonzero(np.abs(vals - mu) <= _CLUSTER * abs(mu)))
+            if residual ** (1.0 / m) <= np.sqrt(tol) * (1.0 + 1e-6):
+                return mu, v, it, True
         X, _ = np.linalg.qr(Y)
     return mu, v, maxiter, False
 
@@ -166,11 +176,16 @@ def power_method(
     quotient :math:`\theta = x^*Ax` and the stopping test
     :math:`\|Ax - \theta x\| \le \mathrm{tol}\,|\theta|`. It converges when one eigenvalue
     strictly dominates in modulus. If it does not converge in `maxiter` steps, or its residual
-    stagnates (does not halve in 50 steps), stage two runs a
-    two-dimensional subspace (block power) iteration with a :math:`2 \times 2` Rayleigh--Ritz
-    step, which converges when the two largest eigenvalues in modulus dominate the rest: a
-    complex-conjugate pair of a real matrix, or a :math:`\pm\lambda` tie. It returns the Ritz
-    value of largest modulus (for a tie: largest real part, then imaginary part).
+    stagnates (does not halve in 50 steps), stage two runs subspace (block power) iterations
+    on :math:`p = 2, 4, 8, 16` vectors with a :math:`p \times p` Rayleigh--Ritz step; block
+    :math:`p` converges when the :math:`p` largest eigenvalues in modulus dominate the rest, at
+    the rate :math:`|\lambda_{p+1}/\lambda_1|`: a complex-conjugate pair of a real matrix, a
+    :math:`\pm\lambda` tie, or several eigenvalues of nearly equal modulus, as in trained
+    recurrent matrices. A block result counts as converged only when its forward error, the
+    relative residual to the power :math:`1/m` for a cluster of :math:`m` Ritz values within 5 %,
+    is below :math:`\sqrt{\mathrm{tol}}`: near a defective eigenvalue a small residual does not
+    make an accurate value. It returns the Ritz value of largest modulus (for a tie: largest
+    real part, then imaginary part).
 
     Parameters
     ----------
@@ -234,13 +249,16 @@ def _power(
     rng = np.random.default_rng(seed)
     x0 = _start_block(n, 1, dtype, rng)[:, 0]
     value, vector, its, converged = _single(matvec, x0, tol, maxiter)
-    if not converged and n >= 2:
-        logger.debug("power iteration did not converge; trying a 2-D subspace iteration")
-        X0 = _start_block(n, 2, dtype, rng)
-        value2, vector2, its2, converged2 = _block(matvec, X0, tol, maxiter)
-        its += its2
-        if converged2:
-            value, vector, converged = value2, vector2, True
+    p = 2
+    while not converged and p <= min(n, _MAX_BLOCK):
+        logger.debug("power iteration did not converge; trying a %d-D subspace iteration", p)
+        value_p, vector_p, its_p, converged = _block(
+            matvec, _start_block(n, p, dtype, rng), tol, maxiter
+        )
+        its += its_p
+        if converged:
+            value, vector = value_p, vector_p
+        p *= 2
     if not converged:
         warnings.warn(
             f"power iteration did not converge in {its} iterations (tol={tol:g}); the dominant "

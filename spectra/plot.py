@@ -54,8 +54,8 @@ def pseudospectrum(
 ) -> Axes:
     r"""Draw the :math:`\varepsilon`-pseudospectra boundaries with the eigenvalues.
 
-    Contours of :math:`\log_{10}\sigma_{\min}(zI - A)` at :math:`\log_{10}\varepsilon`, labelled
-    with that exponent, in the style of EigTool.
+    Contours of :math:`\log_{10}\sigma_{\min}(zI - A)` at :math:`\log_{10}\varepsilon`, in the
+    style of EigTool, each labelled with its :math:`\varepsilon`.
 
     Parameters
     ----------
@@ -113,7 +113,7 @@ def pseudospectrum(
         log_sigma = np.log10(np.where(sigma > 0, sigma, np.finfo(float).tiny))
     if levels.size:
         contours = ax.contour(re, im, log_sigma, levels=levels, cmap="viridis")
-        ax.clabel(contours, fmt=lambda x: f"{x:g}", fontsize=7)
+        ax.clabel(contours, fmt=lambda x: f"{10.0**x:.2g}", fontsize=7)
     if unit_circle:
         t = np.linspace(0.0, 2.0 * np.pi, 361)
         ax.plot(np.cos(t), np.sin(t), linestyle="--", color="0.5", linewidth=0.8)
@@ -127,7 +127,7 @@ def pseudospectrum(
     ax.set_aspect("equal")
     ax.set_xlabel("Re z")
     ax.set_ylabel("Im z")
-    ax.set_title(r"$\log_{10}\,\varepsilon$-pseudospectra")
+    ax.set_title(r"$\varepsilon$-pseudospectra")
     return ax
 
 

@@ -95,9 +95,29 @@ def test_power_method_complex_matrix() -> None:
 )
 def test_power_method_never_silently_wrong(A: np.ndarray) -> None:
     result, caught = _quiet_power(A)
+    assert result.iterations >= 1
+    if result.converged:  # a block as large as the matrix is exact
+        assert abs(result.value) == pytest.approx(_rho(A), rel=1e-8)
+        assert not caught
+    else:
+        assert caught, "an unconverged run must warn"
+
+
+def test_power_method_orthogonal_does_not_converge() -> None:
+    result, caught = _quiet_power(random_orthogonal(40, seed=2))
     assert not result.converged
     assert caught, "an unconverged run must warn"
-    assert result.iterations >= 1
+
+
+def test_power_method_nearly_tied_moduli_converge() -> None:
+    # random Gaussian matrices have several eigenvalues of nearly the largest modulus:
+    # the growing subspace iterations resolve them instead of giving up
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        A = rng.standard_normal((64, 64)) / 8.0
+        result, caught = _quiet_power(A)
+        assert result.converged and not caught
+        assert abs(result.value) == pytest.approx(_rho(A), rel=1e-8)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -167,7 +187,7 @@ def test_spectral_radius_power_agrees_when_converged() -> None:
 
 def test_spectral_radius_power_warns_when_not_converged() -> None:
     with pytest.warns(spectra.NotConvergedWarning):
-        spectra.spectral_radius(random_orthogonal(8, seed=1), method="power")
+        spectra.spectral_radius(random_orthogonal(40, seed=1), method="power")
 
 
 @pytest.mark.parametrize("func", [spectra.spectral_radius, spectra.spectral_norm])
