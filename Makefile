@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test bench lint venv dev clean browser-deps
+.PHONY: demo test bench lint docs venv dev clean browser-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,9 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+docs: $(VENV)/.dev
+	$(PIP) install -q -e '.[docs]'
+	$(VENV)/bin/sphinx-build -W --keep-going -q docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) build *.egg-info reports
+	rm -rf $(VENV) build *.egg-info reports docs/_build

@@ -27,6 +27,7 @@ __all__ = [
     "check_in_bounds",
     "check_labels_match",
     "check_model",
+    "clean_correct",
     "logits_of",
     "model_device_dtype",
     "prepare",
@@ -443,3 +444,35 @@ def logits_of(wrapped: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
             f"the model returned logits of shape {tuple(out.shape)} for a batch of {x.shape[0]}"
         )
     return out.detach()
+
+
+def clean_correct(wrapped: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    """Check the labels against the model's logits and say which samples it classifies right.
+
+    Parameters
+    ----------
+    wrapped : torch.nn.Module
+        A model returning ``(B, C)`` logits (e.g. from :func:`attack_mode`).
+    batch : Batch
+        Inputs and labels from :func:`prepare`.
+
+    Returns
+    -------
+    (B,) torch.Tensor of bool
+        ``True`` where the unperturbed input is classified correctly.
+
+    Raises
+    ------
+    AttackInputError
+        When a label does not index a logit, or the model returns a batch of another size.
+
+    Examples
+    --------
+    >>> import torch
+    >>> batch = Batch(torch.zeros(2, 1, 3), torch.tensor([0, 1]))
+    >>> clean_correct(LastStep(torch.nn.Linear(3, 2)), batch).shape
+    torch.Size([2])
+    """
+    clean = logits_of(wrapped, batch.x)
+    check_labels_match(batch.y, int(clean.shape[-1]))
+    return clean.argmax(dim=-1) == batch.y

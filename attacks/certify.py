@@ -41,8 +41,9 @@ from attacks._model import (
     logits_of,
     prepare,
 )
+from attacks._records import to_json
 from attacks._validation import check_epsilons, check_norm
-from attacks.curves import finite_or_none, provenance
+from attacks.curves import provenance
 from attacks.errors import UnsupportedModelError
 
 __all__ = ["LIPSCHITZ_NONLINEARITIES", "CertifiedRadius", "certified_radius", "lipschitz_bound"]
@@ -182,22 +183,11 @@ class CertifiedRadius:
         >>> c.to_dict()["lipschitz"] is None
         True
         """
-        return {
-            "kind": "certified_radius",
-            "norm": self.norm,
-            "radius": [finite_or_none(v) for v in self.radius],
-            "correct": list(self.correct),
-            "certified": self.certified,
-            "reason": self.reason,
-            "lipschitz": finite_or_none(self.lipschitz),
-            "sigma_max": finite_or_none(self.sigma_max),
-            "norm_u": finite_or_none(self.norm_u),
-            "nonlinearity": self.nonlinearity,
-            "clean_accuracy": self.clean_accuracy,
-            "median": None if self.median is None else finite_or_none(self.median),
-            "n_samples": self.n_samples,
-            "provenance": self.provenance,
-        }
+        return to_json(
+            self,
+            "certified_radius",
+            nullable=("radius", "lipschitz", "sigma_max", "norm_u", "median"),
+        )
 
 
 def _parts(model: torch.nn.Module) -> dict[str, Any]:

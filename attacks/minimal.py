@@ -13,11 +13,11 @@ import torch
 from attacks._model import (
     check_bounds,
     check_in_bounds,
-    check_labels_match,
     check_model,
-    logits_of,
+    clean_correct,
     prepare,
 )
+from attacks._records import to_json
 from attacks._validation import (
     L2_ONLY,
     MINIMAL_ATTACKS,
@@ -27,7 +27,7 @@ from attacks._validation import (
     check_positive_int,
     check_seed,
 )
-from attacks.curves import finite_or_none, provenance
+from attacks.curves import provenance
 
 __all__ = ["MinimalPerturbation", "minimal_perturbation", "perturbation_norms"]
 
@@ -160,29 +160,9 @@ class MinimalPerturbation:
         >>> m.to_dict()["norms"]
         [None]
         """
-
-        def opt(value: float | None) -> float | None:
-            return None if value is None else finite_or_none(value)
-
-        return {
-            "kind": "minimal_perturbation",
-            "norm": self.norm,
-            "attacks": list(self.attacks),
-            "skipped": dict(self.skipped),
-            "norms": [finite_or_none(v) for v in self.norms],
-            "per_attack": {
-                name: [finite_or_none(v) for v in values]
-                for name, values in self.per_attack.items()
-            },
-            "correct": list(self.correct),
-            "clean_accuracy": self.clean_accuracy,
-            "success_rate": self.success_rate,
-            "q1": opt(self.q1),
-            "median": opt(self.median),
-            "q3": opt(self.q3),
-            "n_samples": self.n_samples,
-            "provenance": self.provenance,
-        }
+        return to_json(
+            self, "minimal_perturbation", nullable=("norms", "per_attack", "q1", "median", "q3")
+        )
 
 
 def minimal_perturbation(
@@ -270,9 +250,7 @@ def minimal_perturbation(
 
     per_attack: dict[str, tuple[float, ...]] = {}
     with _foolbox.session(model, bounds=bounds, seed=seed) as session:
-        clean = logits_of(session.wrapped, batch.x)
-        check_labels_match(batch.y, int(clean.shape[-1]))
-        correct = (clean.argmax(dim=-1) == batch.y).cpu()
+        correct = clean_correct(session.wrapped, batch).cpu()
         best = torch.full((batch.n,), float("inf"), dtype=torch.float64)
         for name in names:
             adversarial, success = session.minimal(

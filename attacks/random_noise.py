@@ -11,18 +11,19 @@ from attacks._model import (
     attack_mode,
     check_bounds,
     check_in_bounds,
-    check_labels_match,
     check_model,
+    clean_correct,
     logits_of,
     prepare,
 )
+from attacks._records import to_json
 from attacks._validation import (
     check_epsilons,
     check_norm,
     check_positive_int,
     check_seed,
 )
-from attacks.curves import eps50, finite_or_none, normalized_auc, provenance
+from attacks.curves import eps50, normalized_auc, provenance
 
 __all__ = ["NoiseCurve", "noise", "unit_noise"]
 
@@ -119,20 +120,7 @@ class NoiseCurve:
         >>> c.to_dict()["kind"]
         'noise'
         """
-        return {
-            "kind": "noise",
-            "norm": self.norm,
-            "epsilons": list(self.epsilons),
-            "draws": self.draws,
-            "clean_accuracy": self.clean_accuracy,
-            "mean_accuracy": list(self.mean_accuracy),
-            "std_accuracy": list(self.std_accuracy),
-            "robust_accuracy": list(self.robust_accuracy),
-            "auc": self.auc,
-            "eps50": finite_or_none(self.eps50) if self.eps50 is not None else None,
-            "n_samples": self.n_samples,
-            "provenance": self.provenance,
-        }
+        return to_json(self, "noise", nullable=("eps50",))
 
 
 def noise(
@@ -207,9 +195,7 @@ def noise(
     lo, hi = bounds
 
     with attack_mode(model, seed=seed) as wrapped:
-        clean = logits_of(wrapped, batch.x)
-        check_labels_match(batch.y, int(clean.shape[-1]))
-        correct = clean.argmax(dim=-1) == batch.y
+        correct = clean_correct(wrapped, batch)
         robust = correct.unsqueeze(0).expand(len(eps), -1).clone()
         accuracy = torch.zeros(len(eps), draws, dtype=torch.float64)
         for d in range(draws):

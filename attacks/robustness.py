@@ -13,11 +13,11 @@ import torch
 from attacks._model import (
     check_bounds,
     check_in_bounds,
-    check_labels_match,
     check_model,
-    logits_of,
+    clean_correct,
     prepare,
 )
+from attacks._records import to_json
 from attacks._validation import (
     BOUNDED_ATTACKS,
     MINIMAL_ATTACKS,
@@ -27,7 +27,7 @@ from attacks._validation import (
     check_positive_int,
     check_seed,
 )
-from attacks.curves import eps50, finite_or_none, normalized_auc, provenance
+from attacks.curves import eps50, normalized_auc, provenance
 from attacks.errors import AttackInputError
 
 __all__ = ["ATTACKS", "RobustnessCurve", "adversarial"]
@@ -95,18 +95,7 @@ class RobustnessCurve:
         >>> curve.to_dict()["eps50"] is None
         True
         """
-        return {
-            "kind": "adversarial",
-            "norm": self.norm,
-            "epsilons": list(self.epsilons),
-            "clean_accuracy": self.clean_accuracy,
-            "robust_accuracy": list(self.robust_accuracy),
-            "per_attack": {name: list(acc) for name, acc in self.per_attack.items()},
-            "auc": self.auc,
-            "eps50": finite_or_none(self.eps50) if self.eps50 is not None else None,
-            "n_samples": self.n_samples,
-            "provenance": self.provenance,
-        }
+        return to_json(self, "adversarial", nullable=("eps50",))
 
 
 def _check_step_size(step_size: Any) -> float | None:
@@ -220,9 +209,7 @@ def adversarial(
 
     per_attack: dict[str, tuple[float, ...]] = {}
     with _foolbox.session(model, bounds=bounds, seed=seed) as session:
-        clean = logits_of(session.wrapped, batch.x)
-        check_labels_match(batch.y, int(clean.shape[-1]))
-        correct = clean.argmax(dim=-1) == batch.y
+        correct = clean_correct(session.wrapped, batch)
         robust = correct.unsqueeze(0).expand(len(eps), -1).clone()
         for name in names:
             if name in MINIMAL_ATTACKS:

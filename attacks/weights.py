@@ -19,12 +19,13 @@ import torch
 
 from attacks._model import (
     attack_mode,
-    check_labels_match,
     check_model,
+    clean_correct,
     logits_of,
     model_device_dtype,
     prepare,
 )
+from attacks._records import to_json
 from attacks._validation import check_epsilons, check_positive_int, check_seed
 from attacks.curves import provenance
 from attacks.errors import UnsupportedModelError
@@ -201,30 +202,7 @@ class WeightNoiseResult:
         >>> r.to_dict()["eigenvalues_w"]
         [[0.0, 1.0]]
         """
-        return {
-            "kind": "weight_noise",
-            "target": self.target,
-            "epsilons": list(self.epsilons),
-            "relative": self.relative,
-            "draws": self.draws,
-            "perturbation_norms": list(self.perturbation_norms),
-            "norm_w": self.norm_w,
-            "spectral_radius_w": self.spectral_radius_w,
-            "eigenvalues_w": _pairs(self.eigenvalues_w),
-            "clean_accuracy": self.clean_accuracy,
-            "accuracy": self.accuracy.tolist(),
-            "mean_accuracy": list(self.mean_accuracy),
-            "std_accuracy": list(self.std_accuracy),
-            "spectral_radius": self.spectral_radius.tolist(),
-            "eigenvalues": _pairs(self.eigenvalues),
-            "n_samples": self.n_samples,
-            "provenance": self.provenance,
-        }
-
-
-def _pairs(values: np.ndarray) -> list[Any]:
-    stacked = np.stack([values.real, values.imag], axis=-1).astype(np.float64)
-    return stacked.tolist()
+        return to_json(self, "weight_noise")
 
 
 def weight_noise(
@@ -314,9 +292,7 @@ def weight_noise(
     n = W.shape[0]
     eigenvalues = np.zeros((len(eps), draws, n), dtype=np.complex128)
     with attack_mode(model) as wrapped:
-        clean = logits_of(wrapped, batch.x)
-        check_labels_match(batch.y, int(clean.shape[-1]))
-        clean_accuracy = float((clean.argmax(dim=-1) == batch.y).double().mean())
+        clean_accuracy = float(clean_correct(wrapped, batch).double().mean())
         for k, size in enumerate(sizes):
             for d, direction in enumerate(directions):
                 perturbed = W + size * direction

@@ -9,10 +9,8 @@ import torch
 from torch import nn
 
 from models._options import READOUT, _choice, _Option
-from models.base import RecurrentModel, _uniform_
 from models.maps import expm_skew, skew
-from models.rnn import _drive
-from models.scan import recurrence
+from models.rnn import _ModReLURNN
 
 __all__ = ["NNRNN"]
 
@@ -24,7 +22,7 @@ def _schur_layout(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return block, mask
 
 
-class NNRNN(RecurrentModel):
+class NNRNN(_ModReLURNN):
     r"""Non-normal RNN (nnRNN): :math:`W = P (\Gamma + T) P^T` learned in Schur coordinates.
 
     The hidden update is :math:`h_t = \operatorname{modReLU}(W h_{t-1} + U x_t)` and:
@@ -73,10 +71,7 @@ class NNRNN(RecurrentModel):
         self.theta = nn.Parameter(theta)
         self.T = nn.Parameter(torch.zeros(H, H))
         self.U = nn.Parameter(math.sqrt(2.0 / F) * torch.randn(H, F, generator=g))
-        self.modrelu_bias = nn.Parameter(torch.empty(H))
-        _uniform_(self.modrelu_bias, 0.005, g)
-        with torch.no_grad():
-            self.modrelu_bias.sub_(0.005)
+        self._init_modrelu_bias(H, g)
         self.readout = self._make_readout(g)
         _, mask = _schur_layout(H)
         self.register_buffer("_lower_mask", mask.float(), persistent=False)
@@ -127,19 +122,3 @@ class NNRNN(RecurrentModel):
     def _compute_recurrent(self) -> torch.Tensor:
         P, Gamma, T = self._factors()
         return P @ (Gamma + T) @ P.T
-
-    def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
-        z = _drive(x, self.U, None)
-        hs = recurrence(z, self.recurrent_weight(), "modrelu", self.modrelu_bias)
-        return hs.transpose(0, 1) if all_steps else hs[-1]
-
-    def lipschitz_parts(self) -> dict[str, Any]:
-        """See :meth:`models.RecurrentModel.lipschitz_parts`."""
-        with torch.no_grad():
-            return {
-                "U": self.U.detach().float().clone(),
-                "W": self.recurrent_weight().detach().float().clone(),
-                "V": self.readout.weight.detach().float().clone(),
-                "nonlinearity": "modrelu",
-                "modrelu_bias": self.modrelu_bias.detach().float().clone(),
-            }

@@ -18,11 +18,9 @@ from torch import nn
 
 from models import inits
 from models._options import READOUT, _choice, _Option
-from models.base import RecurrentModel, _uniform_
 from models.errors import InvalidOptionError
 from models.maps import cayley, expm_skew, rotation_blocks, skew
-from models.rnn import _drive
-from models.scan import recurrence
+from models.rnn import _ModReLURNN
 
 __all__ = ["ExpRNN", "ScoRNN"]
 
@@ -39,7 +37,7 @@ def _check_rho(name: str, value: Any, sizes: Mapping[str, int]) -> int:
     return int(value)
 
 
-class _OrthogonalRNN(RecurrentModel):
+class _OrthogonalRNN(_ModReLURNN):
     """Shared parts of scoRNN and expRNN: ``A``, ``U``, ``modrelu_bias``, ``readout``."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -52,10 +50,7 @@ class _OrthogonalRNN(RecurrentModel):
             A0 = inits.cayley_skew(H, generator=g)
         self.A = nn.Parameter(torch.triu(A0, diagonal=1))
         self.U = nn.Parameter(self._input_init(H, F, g))
-        self.modrelu_bias = nn.Parameter(torch.empty(H))
-        _uniform_(self.modrelu_bias, 0.005, g)
-        with torch.no_grad():
-            self.modrelu_bias.sub_(0.005)
+        self._init_modrelu_bias(H, g)
         self.readout = self._make_readout(g)
 
     def _henaff_skew(self, n: int, g: torch.Generator) -> torch.Tensor:
@@ -85,22 +80,6 @@ class _OrthogonalRNN(RecurrentModel):
     def orthogonal_parameters(self) -> list[nn.Parameter]:
         """See :meth:`models.RecurrentModel.orthogonal_parameters`."""
         return [self.A]
-
-    def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
-        z = _drive(x, self.U, None)
-        hs = recurrence(z, self.recurrent_weight(), "modrelu", self.modrelu_bias)
-        return hs.transpose(0, 1) if all_steps else hs[-1]
-
-    def lipschitz_parts(self) -> dict[str, Any]:
-        """See :meth:`models.RecurrentModel.lipschitz_parts`."""
-        with torch.no_grad():
-            return {
-                "U": self.U.detach().float().clone(),
-                "W": self.recurrent_weight().detach().float().clone(),
-                "V": self.readout.weight.detach().float().clone(),
-                "nonlinearity": "modrelu",
-                "modrelu_bias": self.modrelu_bias.detach().float().clone(),
-            }
 
 
 class ScoRNN(_OrthogonalRNN):

@@ -11,7 +11,7 @@ from torch import nn
 from models import inits
 from models._options import READOUT, _choice, _Option, _real
 from models.activations import NONLINEARITIES
-from models.base import RecurrentModel
+from models.base import RecurrentModel, _uniform_
 from models.scan import recurrence
 
 __all__ = ["INITS", "RNN"]
@@ -122,16 +122,47 @@ class RNN(RecurrentModel):
 
     def lipschitz_parts(self) -> dict[str, Any]:
         """See :meth:`models.RecurrentModel.lipschitz_parts`."""
+        return _vanilla_parts(self, self.nonlinearity, self.modrelu_bias)
+
+
+class _ModReLURNN(RecurrentModel):
+    r"""Vanilla modReLU cell :math:`h_t = \operatorname{modReLU}(W h_{t-1} + U x_t)`, no input bias.
+
+    Shared by scoRNN, expRNN and nnRNN, which differ only in how ``W`` is computed.
+    """
+
+    U: nn.Parameter
+    modrelu_bias: nn.Parameter
+
+    def _init_modrelu_bias(self, H: int, g: torch.Generator) -> None:
+        """Draw the modReLU bias uniformly in [-0.01, 0]: a 1-Lipschitz start."""
+        self.modrelu_bias = nn.Parameter(torch.empty(H))
+        _uniform_(self.modrelu_bias, 0.005, g)
         with torch.no_grad():
-            return {
-                "U": self.U.detach().float().clone(),
-                "W": self.recurrent_weight().detach().float().clone(),
-                "V": self.readout.weight.detach().float().clone(),
-                "nonlinearity": self.nonlinearity,
-                "modrelu_bias": None
-                if self.modrelu_bias is None
-                else self.modrelu_bias.detach().float().clone(),
-            }
+            self.modrelu_bias.sub_(0.005)
+
+    def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
+        z = _drive(x, self.U, None)
+        hs = recurrence(z, self.recurrent_weight(), "modrelu", self.modrelu_bias)
+        return hs.transpose(0, 1) if all_steps else hs[-1]
+
+    def lipschitz_parts(self) -> dict[str, Any]:
+        """See :meth:`models.RecurrentModel.lipschitz_parts`."""
+        return _vanilla_parts(self, "modrelu", self.modrelu_bias)
+
+
+def _vanilla_parts(
+    model: RecurrentModel, nonlinearity: str, modrelu_bias: torch.Tensor | None
+) -> dict[str, Any]:
+    """Detached float32 ``U``, ``W``, ``V`` and the nonlinearity of a vanilla cell."""
+    with torch.no_grad():
+        return {
+            "U": model.U.detach().float().clone(),
+            "W": model.recurrent_weight().detach().float().clone(),
+            "V": model.readout.weight.detach().float().clone(),
+            "nonlinearity": nonlinearity,
+            "modrelu_bias": None if modrelu_bias is None else modrelu_bias.detach().float().clone(),
+        }
 
 
 def _drive(x: torch.Tensor, U: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

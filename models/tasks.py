@@ -237,16 +237,24 @@ def _generator(seed: int) -> torch.Generator:
 
 
 class _SyntheticTask(Task):
-    """Task with an infinite generator of training data and a seeded test set."""
+    """Task with an infinite generator of training data and a seeded test set.
 
-    def __init__(self, *, test_size: int, seed: int) -> None:
-        self._test_size = test_size
-        self._seed = seed
+    Validates and records the parameters every synthetic task takes: the length ``T`` (at
+    least ``min_T``), ``test_size`` and ``seed``.
+    """
+
+    def __init__(self, *, T: int, min_T: int, test_size: int, seed: int) -> None:
+        T = _check_int("T", self.name, T, min_T)
+        test_size = _check_int("test_size", self.name, test_size, 1)
+        seed = _check_int("seed", self.name, seed, 0)
+        self.T = T
+        self.params = {"T": T, "test_size": test_size, "seed": seed}
         self._test: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._test is None:
-            self._test = self.batch(self._test_size, generator=_generator(self._seed))
+            size, seed = self.params["test_size"], self.params["seed"]
+            self._test = self.batch(size, generator=_generator(seed))
         return self._test
 
 
@@ -287,13 +295,8 @@ class CopyTask(_SyntheticTask):
     n_alphabet: ClassVar[int] = 8
 
     def __init__(self, *, T: int = 100, test_size: int = 1000, seed: int = 0) -> None:
-        T = _check_int("T", self.name, T, 1)
-        test_size = _check_int("test_size", self.name, test_size, 1)
-        seed = _check_int("seed", self.name, seed, 0)
-        super().__init__(test_size=test_size, seed=seed)
-        self.T = T
-        self.params = {"T": T, "test_size": test_size, "seed": seed}
-        self.seq_len = T + 2 * self.n_symbols
+        super().__init__(T=T, min_T=1, test_size=test_size, seed=seed)
+        self.seq_len = self.T + 2 * self.n_symbols
         self.input_size = self.n_symbols
         self.output_size = self.n_alphabet + 1
         self.readout = "all"
@@ -395,13 +398,8 @@ class AddingTask(_SyntheticTask):
     defaults: ClassVar[dict[str, Any]] = {"T": 100, "test_size": 1000, "seed": 0}
 
     def __init__(self, *, T: int = 100, test_size: int = 1000, seed: int = 0) -> None:
-        T = _check_int("T", self.name, T, 3)
-        test_size = _check_int("test_size", self.name, test_size, 1)
-        seed = _check_int("seed", self.name, seed, 0)
-        super().__init__(test_size=test_size, seed=seed)
-        self.T = T
-        self.params = {"T": T, "test_size": test_size, "seed": seed}
-        self.seq_len = T
+        super().__init__(T=T, min_T=3, test_size=test_size, seed=seed)
+        self.seq_len = self.T
         self.input_size = 2
         self.output_size = 1
         self.readout = "last"

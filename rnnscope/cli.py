@@ -72,7 +72,26 @@ class _Group(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        """Run the command line and exit with 0, 1 or 2 (see the module docstring)."""
+        """Run the command line and exit with 0, 1 or 2 (see the module docstring).
+
+        Parameters
+        ----------
+        args : sequence of str, optional
+            Arguments without the program name (default: ``sys.argv[1:]``).
+        prog_name : str, optional
+            Program name shown in messages.
+        complete_var : str, optional
+            Environment variable of shell completion.
+        standalone_mode : bool, optional
+            Exit with the code (``True``) or return it.
+        **extra
+            Passed to the context.
+
+        Returns
+        -------
+        int
+            The exit code, when `standalone_mode` is false.
+        """
         argv = list(sys.argv[1:] if args is None else args)
         debug = _debug_requested(argv)
         code = 0
@@ -222,8 +241,10 @@ def _parse_task_params(items: Sequence[str] | None) -> dict[str, Any]:
     return params
 
 
-@app.command(epilog="Example: rnnscope train rnn digits --task-param permuted=true --out runs/rnn")
-def train(
+@app.command(
+    "train", epilog="Example: rnnscope train rnn digits --task-param permuted=true --out runs/rnn"
+)
+def _train_command(
     kind: Annotated[str, typer.Argument(help="rnn, scornn, exprnn, nnrnn, nru, lstm or gru.")],
     task: Annotated[str, typer.Argument(help="Task: copy, adding, digits, mnist1d.")],
     out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")],
@@ -287,9 +308,10 @@ _EPS_HELP = "Comma-separated epsilons of the pseudospectral radius."
 
 
 @app.command(
-    epilog="Example: rnnscope analyze runs/rnn --json --plots figures/ --eps 1e-3,1e-2,1e-1"
+    "analyze",
+    epilog="Example: rnnscope analyze runs/rnn --json --plots figures/ --eps 1e-3,1e-2,1e-1",
 )
-def analyze(
+def _analyze_command(
     path: Annotated[Path, typer.Argument(help="Checkpoint folder or weights/matrix file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plots: Annotated[
@@ -363,8 +385,10 @@ def _require_input(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ pseudospectrum
-@app.command(epilog="Example: rnnscope pseudospectrum runs/rnn --grid 120 --out ps.svg")
-def pseudospectrum(
+@app.command(
+    "pseudospectrum", epilog="Example: rnnscope pseudospectrum runs/rnn --grid 120 --out ps.svg"
+)
+def _pseudospectrum_command(
     path: Annotated[Path, typer.Argument(help="Checkpoint folder or matrix file.")],
     out: Annotated[Path, typer.Option("--out", help="Figure file: .svg, .png or .pdf.")],
     matrix: Annotated[
@@ -414,8 +438,10 @@ def _principal_name(checkpoint: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------- attack
-@app.command(epilog="Example: rnnscope attack runs/rnn --norm linf --eps 0.01,0.03,0.1 --json")
-def attack(
+@app.command(
+    "attack", epilog="Example: rnnscope attack runs/rnn --norm linf --eps 0.01,0.03,0.1 --json"
+)
+def _attack_command(
     path: Annotated[Path, typer.Argument(help="rnnscope checkpoint folder.")],
     task: Annotated[
         str | None, typer.Option("--task", help="Task name (default: the checkpoint's task).")
@@ -460,8 +486,8 @@ def attack(
 
 
 # ---------------------------------------------------------------------------------------- report
-@app.command(epilog="Example: rnnscope report runs/rnn runs/lstm --out reports/zoo")
-def report(
+@app.command("report", epilog="Example: rnnscope report runs/rnn runs/lstm --out reports/zoo")
+def _report_command(
     paths: Annotated[list[Path], typer.Argument(help="One or more checkpoints.")],
     out: Annotated[Path, typer.Option("--out", help="Report folder (created if missing).")],
     samples: Annotated[int, typer.Option("--samples", min=1, help="Test samples attacked.")] = 128,
@@ -497,8 +523,8 @@ def report(
 
 
 # ---------------------------------------------------------------------------------------- demo
-@app.command(epilog="Example: rnnscope demo --quick --out reports/demo")
-def demo(
+@app.command("demo", epilog="Example: rnnscope demo --quick --out reports/demo")
+def _demo_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("reports/demo"),
     quick: Annotated[bool, typer.Option("--quick", help="Far fewer steps and samples.")] = False,
 ) -> None:

@@ -52,6 +52,11 @@ class ZooMember:
         Learning rate.
     lr_orth : float
         Learning rate of the orthogonal parameters.
+
+    Examples
+    --------
+    >>> ZooMember("rnn-chain", "rnn", {"init": "chain"}).lr
+    0.001
     """
 
     name: str
@@ -97,6 +102,11 @@ class DemoPlan:
         Seed of weights, batches and attacks.
     report : ReportSettings
         Samples, budgets and attack settings of the report.
+
+    Examples
+    --------
+    >>> QUICK.steps < FULL.steps
+    True
     """
 
     hidden: int
@@ -180,6 +190,11 @@ def train_member(member: ZooMember, plan: DemoPlan, folder: str) -> tuple[str, f
     ------
     models.errors.ModelsError
         If training fails (e.g. diverges).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> name, accuracy, seconds = train_member(ZOO[-1], QUICK, tempfile.mkdtemp())  # doctest: +SKIP
     """
     start = time.perf_counter()
     with single_thread():
@@ -332,6 +347,12 @@ def demo_summary(report: Report) -> Mapping[str, Any]:
     -------
     dict
         ``training_total``, ``demo_total`` and the names of reused checkpoints.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> demo_summary(SimpleNamespace(timings={"demo_total": 90.0}))["demo_total"]
+    90.0
     """
     return {
         "training_total": report.timings.get("training_total"),

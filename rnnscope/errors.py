@@ -10,7 +10,13 @@ __all__ = ["BadOptionError", "OutputPathError", "RnnscopeError"]
 
 
 class RnnscopeError(Exception):
-    """Base class of every error raised by :mod:`rnnscope`."""
+    """Base class of every error raised by :mod:`rnnscope`.
+
+    Examples
+    --------
+    >>> issubclass(BadOptionError, RnnscopeError) and issubclass(BadOptionError, ValueError)
+    True
+    """
 
 
 class BadOptionError(RnnscopeError, ValueError):
@@ -28,4 +34,14 @@ class BadOptionError(RnnscopeError, ValueError):
 
 
 class OutputPathError(RnnscopeError, ValueError):
-    """An output path cannot be written (missing or read-only folder, wrong suffix)."""
+    """An output path cannot be written (missing or read-only folder, wrong suffix).
+
+    Examples
+    --------
+    >>> from rnnscope.files import check_output_file
+    >>> try:
+    ...     check_output_file("figure.jpg", suffixes=(".svg",))
+    ... except OutputPathError as err:
+    ...     print(err)
+    output 'figure.jpg' must end in one of .svg (got '.jpg')
+    """

@@ -280,6 +280,11 @@ class EvaluationSettings:
         Random matrices per size of the weight-noise curve.
     seed : int
         Seed of every random choice.
+
+    Examples
+    --------
+    >>> EvaluationSettings(samples=16).samples
+    16
     """
 
     samples: int = 128

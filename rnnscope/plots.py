@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,9 +72,16 @@ def pseudospectrum_figure(
 
     A = as_numpy(W)
     ps = spectra.pseudospectrum(A, n=grid)
+    # Draw eigenvalues in a canonical order, so the figure does not depend on the order in
+    # which an eigensolver returns a conjugate pair.
+    view = SimpleNamespace(
+        re=ps.re, im=ps.im, sigma=ps.sigma, eigenvalues=np.sort_complex(ps.eigenvalues)
+    )
     fig, ax = new_figure(5.0, 4.6)
-    points = None if overlay is None else np.asarray(overlay, dtype=complex).ravel()
-    spectra.plot.pseudospectrum(ps, eps=list(eps), ax=ax, unit_circle=True, overlay=points)
+    points = (
+        None if overlay is None else np.sort_complex(np.asarray(overlay, dtype=complex).ravel())
+    )
+    spectra.plot.pseudospectrum(view, eps=list(eps), ax=ax, unit_circle=True, overlay=points)
     if title:
         ax.set_title(title)
     return fig

@@ -103,6 +103,11 @@ class ReportSettings:
         -------
         rnnscope.evaluation.EvaluationSettings
             Samples, budgets, attacks, steps, draws and seed.
+
+        Examples
+        --------
+        >>> ReportSettings(seed=3).evaluation().seed
+        3
         """
         return EvaluationSettings(
             samples=self.samples,
@@ -125,6 +130,11 @@ class ReportSettings:
         -------
         dict
             Every field, tuples as lists.
+
+        Examples
+        --------
+        >>> ReportSettings().to_dict()["grid"]
+        80
         """
         return {
             **self.evaluation().to_dict(),
@@ -147,6 +157,11 @@ class FigureData:
         ``<svg>`` markup produced by matplotlib.
     file : str
         Path of the SVG file relative to the report folder (used by the Markdown report).
+
+    Examples
+    --------
+    >>> FigureData("schur", "|T|", "<svg/>", "figures/01-w-schur.svg").key
+    'schur'
     """
 
     key: str
@@ -171,6 +186,12 @@ class Report:
         Versions, seeds and settings.
     timings : dict
         Wall-clock seconds per model and step (written to ``timings.json`` only).
+
+    Examples
+    --------
+    >>> report = Report(ReportSettings(), models=[], figures=[], provenance={}, timings={})
+    >>> report.summary_rows()
+    []
     """
 
     settings: ReportSettings
@@ -186,6 +207,12 @@ class Report:
         -------
         dict
             JSON-ready (non-finite floats are written as ``null``).
+
+        Examples
+        --------
+        >>> report = Report(ReportSettings(), models=[], figures=[], provenance={}, timings={})
+        >>> sorted(report.to_dict())
+        ['models', 'provenance', 'settings', 'summary', 'title']
         """
         return {
             "title": _TITLE,
@@ -207,6 +234,12 @@ class Report:
         -------
         list of (str, str)
             ``(label, key)`` per column; keys index :meth:`summary_rows`.
+
+        Examples
+        --------
+        >>> report = Report(ReportSettings(), models=[], figures=[], provenance={}, timings={})
+        >>> report.summary_columns(compact=True)[:2]
+        [('model', 'model'), ('kind', 'kind')]
         """
         columns = _columns(self.settings)
         if compact:
@@ -220,6 +253,13 @@ class Report:
         -------
         list of dict
             Keys of :meth:`summary_columns`.
+
+        Examples
+        --------
+        >>> model = {"name": "m", "analysis": {"matrices": []}, "robustness": None}
+        >>> report = Report(ReportSettings(), [model], figures=[[]], provenance={}, timings={})
+        >>> report.summary_rows()[0]["model"]
+        'm'
         """
         return [_summary_row(model, self.settings) for model in self.models]
 
@@ -473,6 +513,15 @@ def model_section(
     ------
     models.errors.ModelsError
         If the checkpoint cannot be loaded.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> index, (entry, figures, times) = model_section(1, "w", str(path), ReportSettings(grid=16))
+    >>> entry["format"], [f.key for f in figures]
+    ('matrix', ['pseudospectrum', 'schur', 'transient'])
     """
     import models
 
@@ -552,7 +601,7 @@ def _describe(name: str, checkpoint: Any, analysis: dict[str, Any]) -> dict[str,
 def _provenance(settings: ReportSettings) -> dict[str, Any]:
     import importlib.metadata
 
-    def version(name: str) -> str:
+    def _version(name: str) -> str:
         try:
             return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -563,7 +612,7 @@ def _provenance(settings: ReportSettings) -> dict[str, Any]:
         "versions": {
             "python": platform.python_version(),
             **{
-                name: version(name)
+                name: _version(name)
                 for name in ("numpy", "scipy", "torch", "matplotlib", "foolbox", "jinja2")
             },
         },
@@ -656,19 +705,18 @@ def _model_figures(
 
 
 # ---------------------------------------------------------------------------------------- render
-def _cell(value: Any, key: str) -> dict[str, str]:
-    text = fmt(value, 3)
-    css = ""
-    if key == "sanity" and isinstance(value, str):
-        css = "fail" if value.startswith("FAIL") else "pass"
-    return {"text": text, "css": css}
+def _cell(value: Any, column: _Column) -> dict[str, str]:
+    css = "text" if column.text else ""
+    if column.key == "sanity" and isinstance(value, str):
+        css += " fail" if value.startswith("FAIL") else " pass"
+    return {"text": fmt(value, 3), "css": css.strip()}
 
 
 def _view(report: Report) -> dict[str, Any]:
     """Template context shared by the HTML and Markdown renderers."""
     columns = _columns(report.settings)
     rows = [
-        {column.key: _cell(row.get(column.key), column.key) for column in columns}
+        {column.key: _cell(row.get(column.key), column) for column in columns}
         for row in report.summary_rows()
     ]
     models_view = []
@@ -734,22 +782,22 @@ def _model_view(
         for norm, label in (("linf", "L∞"), ("l2", "L2")):
             block = robustness[norm]
 
-            def pad(values: Sequence[Any]) -> list[str]:
+            def _pad(values: Sequence[Any]) -> list[str]:
                 cells = [fmt(v, 3) for v in values]
                 return cells + [""] * (width - len(cells))
 
-            rows.append({"norm": label, "curve": "budget ε", "cells": pad(block["eps"])})
+            rows.append({"norm": label, "curve": "budget ε", "cells": _pad(block["eps"])})
             for attack, values in block["adversarial"]["per_attack"].items():
-                rows.append({"norm": label, "curve": attack, "cells": pad(values)})
+                rows.append({"norm": label, "curve": attack, "cells": _pad(values)})
             rows.append(
                 {
                     "norm": label,
                     "curve": "worst case",
-                    "cells": pad(block["adversarial"]["robust_accuracy"]),
+                    "cells": _pad(block["adversarial"]["robust_accuracy"]),
                 }
             )
             rows.append(
-                {"norm": label, "curve": "random noise", "cells": pad(block["noise"]["accuracy"])}
+                {"norm": label, "curve": "random noise", "cells": _pad(block["noise"]["accuracy"])}
             )
             certified = block.get("certified") or {}
             if certified.get("supported") and certified.get("certified_accuracy") is not None:
@@ -757,14 +805,14 @@ def _model_view(
                     {
                         "norm": label,
                         "curve": "certified",
-                        "cells": pad(certified["certified_accuracy"]),
+                        "cells": _pad(certified["certified_accuracy"]),
                     }
                 )
             rows.append(
                 {
                     "norm": label,
                     "curve": "minimal pert. (median, IQR)",
-                    "cells": pad(
+                    "cells": _pad(
                         [
                             block["minimal"]["median"],
                             _iqr(block["minimal"]["q1"], block["minimal"]["q3"]),
@@ -893,6 +941,15 @@ def render_html(report: Report) -> str:
     -------
     str
         The page; no external URL, no script, figures inline as SVG.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> render_html(report).startswith("<!DOCTYPE html>")
+    True
     """
     return _environment("html").get_template("report.html.j2").render(**_view(report))
 
@@ -909,6 +966,15 @@ def render_markdown(report: Report) -> str:
     -------
     str
         Markdown text; every interpolated value is escaped.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> render_markdown(report).splitlines()[0]
+    '# rnnscope robustness report'
     """
     view = _view(report)
     return _environment("md").get_template("report.md.j2").render(**view)
@@ -926,6 +992,16 @@ def render_json(report: Report) -> str:
     -------
     str
         Canonical JSON text.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> import json
+    >>> json.loads(render_json(report))["models"][0]["name"]
+    'w'
     """
     return dumps(report.to_dict())
 
@@ -951,6 +1027,15 @@ def write_report(report: Report, folder: str | os.PathLike[str]) -> Path:
     ------
     OSError
         If a file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> write_report(report, tempfile.mkdtemp()).name
+    'index.html'
     """
     out = Path(folder)
     html = render_html(report)

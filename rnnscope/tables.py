@@ -84,6 +84,13 @@ def print_train_summary(console: Any, summary: Mapping[str, Any]) -> None:
         Destination.
     summary : mapping
         Result of :func:`rnnscope.training.train_checkpoint`.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> print_train_summary(Console(width=60), {"kind": "rnn", "steps": 2, "out": "runs/r"})
+    ... # doctest: +ELLIPSIS
+    training finished...
     """
     table = _table("training finished")
     table.add_column("field")
@@ -105,6 +112,14 @@ def print_tensor_list(console: Any, source: str, infos: Sequence[Any]) -> None:
         The file that was listed.
     infos : sequence of models.TensorInfo
         Entries with ``key``, ``shape`` and ``square``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from rich.console import Console
+    >>> info = SimpleNamespace(key="W", shape=(3, 3), square=True)
+    >>> print_tensor_list(Console(width=60), "w.npz", [info])  # doctest: +ELLIPSIS
+    tensors in w.npz...
     """
     from rich.markup import escape
 
@@ -128,6 +143,15 @@ def print_analysis(console: Any, result: Mapping[str, Any]) -> None:
         Destination.
     result : mapping
         Result of :func:`rnnscope.analysis.analyze_checkpoint`.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> result = {"source": "w.npy", "format": "matrix", "kind": None, "matrices": []}
+    >>> print_analysis(Console(width=60), result)  # doctest: +ELLIPSIS
+    source: w.npy
+    format: matrix (kind: -)
+    ...
     """
     from rich.markup import escape
 
@@ -166,6 +190,15 @@ def print_attack(console: Any, result: Mapping[str, Any]) -> None:
         Destination.
     result : mapping
         Result of :func:`rnnscope.evaluation.attack_checkpoint`.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> result = {"source": "runs/r", "task": {"name": "digits"}, "samples": 8, "norm": "l2",
+    ...           "clean_accuracy": 0.5, "eps": [0.1], "robust_accuracy": {"worst": [0.25]}}
+    >>> print_attack(Console(width=60), result)  # doctest: +ELLIPSIS
+    runs/r: task digits, 8 samples, norm l2, clean accuracy 0.5
+    ...
     """
     from rich.markup import escape
 
@@ -203,6 +236,15 @@ def print_report_summary(console: Any, report: Any, index: Any) -> None:
         The built report.
     index : path-like
         Path of the written ``index.html``.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> from rnnscope.report import Report, ReportSettings
+    >>> report = Report(ReportSettings(), models=[], figures=[], provenance={}, timings={})
+    >>> print_report_summary(Console(width=200), report, "out/index.html")  # doctest: +ELLIPSIS
+    models...
+    report: out/index.html
     """
     from rich.markup import escape
 

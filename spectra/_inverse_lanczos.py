@@ -9,6 +9,13 @@ diagonal of :math:`T - zI` depends on `z`, so inside a diagonal block the substi
 row by row, vectorised over the points, and the coupling of a solved block to the remaining rows
 is one complex GEMM with the points as the wide dimension. Converged points leave the active
 set, and a small active set switches to per-point LAPACK solves.
+
+Stopping rule: the relative change of the largest Ritz value is at most `tol` on two
+consecutive steps (as in EigTool, with a second confirmation against plateaus), and during that
+run the relative residual of the Ritz pair drops below ``0.1 * sqrt(tol)``; the residual catches
+the plateau of two nearly equal top eigenvalues that Lanczos has not yet told apart (at points
+nearly equidistant from two eigenvalues of a normal matrix, for instance). Points not converged
+after `MAXITER` steps get a dense SVD. Points are processed in chunks of bounded memory.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,8 +40,10 @@ _zgemm = blas.zgemm
 _zgemv = blas.zgemv
 _ztrtrs = lapack.ztrtrs
 
-#: Matrices smaller than this use a dense SVD per point (as EigTool's ``psacore``).
-DENSE_MAX_N = 55
+#: Matrices smaller than this use a dense SVD per point. EigTool switches at 55 for its
+#: per-point Lanczos; batched over a grid, Lanczos is already 2-10x faster than stacked dense
+#: SVDs for N from 8 to 54 (measured on 5000 points), with the same accuracy.
+DENSE_MAX_N = 8
 #: Panel width of the blocked triangular solves.
 BLOCK = 32
 #: Largest number of Lanczos steps before a point falls back to a dense SVD.
@@ -320,13 +330,13 @@ class ResolventSolver:
 
     # ------------------------------------------------------------------ public entry points
     def sigma(
-        self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int = MAXITER
+        self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int | None = None
     ) -> NDArray[np.float64]:
         r"""Return :math:`\sigma_{\min}(zI - T)` for a 1-D array of points `z`."""
         return self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=False)[0]
 
     def sigma_and_slope(
-        self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int = MAXITER
+        self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.complex128]]:
         r"""Return :math:`\sigma_{\min}(zI - T)` and :math:`w = u^H v` for 1-D points `z`.
 
@@ -335,13 +345,19 @@ class ResolventSolver:
         :math:`\delta` is :math:`\mathrm{Re}(\delta w)`.
         """
         sig, w = self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=True)
-        assert w is not None
-        return sig, w
+        return sig, cast("NDArray[np.complex128]", w)
 
     # ------------------------------------------------------------------ drivers
     def _run(
-        self, z: NDArray[np.complex128], *, tol: float, seed: int, maxiter: int, vectors: bool
+        self,
+        z: NDArray[np.complex128],
+        *,
+        tol: float,
+        seed: int,
+        maxiter: int | None,
+        vectors: bool,
     ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
+        maxiter = MAXITER if maxiter is None else maxiter
         with _single_threaded_blas():
             return self._run_points(z, tol=tol, seed=seed, maxiter=maxiter, vectors=vectors)
 
@@ -417,7 +433,6 @@ class ResolventSolver:
         res_tol = RESIDUAL_FACTOR * np.sqrt(tol)
         rows = max(1, (1 << 19) // (16 * G))
         tmp = np.empty((rows, G), dtype=np.complex128)
-        k = 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for k in range(maxiter):
                 g = act.size
@@ -431,7 +446,7 @@ class ResolventSolver:
                 cb = beta_prev * sQp
                 nrm = np.zeros(2 * g)
                 Wf = W.view(np.float64)
-                tb = tmp[:, :g] if rows * g <= tmp.size else np.empty((rows, g), np.complex128)
+                tb = tmp[:, :g]
                 for r0 in range(0, n, rows):
                     r1 = min(r0 + rows, n)
                     t = tb[: r1 - r0]
@@ -465,7 +480,9 @@ class ResolventSolver:
                 count = np.where(passed, count + 1, 0)
                 theta = th
                 finite = np.isfinite(th) & np.isfinite(beta) & (th > 0)
-                done = live & (((count >= NCONFIRM) & small_res) | ~finite | ~(beta > BREAKDOWN * th))
+                done = live & (
+                    ((count >= NCONFIRM) & small_res) | ~finite | ~(beta > BREAKDOWN * th)
+                )
                 if done.any():
                     idx = np.flatnonzero(done)
                     theta_out[act[idx]] = np.where(finite[idx], theta[idx], np.inf)

@@ -18,8 +18,10 @@ __all__ = [
     "Found",
     "as_float",
     "group_labels",
+    "layer_config",
     "nonfinite_count",
     "shape_str",
+    "square_matrix",
 ]
 
 
@@ -103,6 +105,24 @@ def as_float(tensor: torch.Tensor) -> torch.Tensor | None:
     if t.is_floating_point():
         return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
     return t.to(torch.float64)
+
+
+def square_matrix(fmt: str, key: str, tensor: torch.Tensor) -> torch.Tensor:
+    """Return ``tensor`` as a float matrix (see :func:`as_float`) after checking it is square.
+
+    Raises :class:`FormatError` naming the format ``fmt`` and the key otherwise.
+    """
+    t = as_float(tensor)
+    if t is None or t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise FormatError(
+            f"{fmt} key {key!r} must be a square matrix, got {shape_str(tensor.shape)}"
+        )
+    return t
+
+
+def layer_config(layers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return the config of the only layer, or ``{"layers": layers}`` when there are several."""
+    return next(iter(layers.values())) if len(layers) == 1 else {"layers": layers}
 
 
 def nonfinite_count(tensor: torch.Tensor) -> int:

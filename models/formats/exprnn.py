@@ -22,7 +22,16 @@ from collections.abc import Mapping
 
 import torch
 
-from models.formats._common import FormatError, Found, as_float, group_labels, shape_str
+from models.formats._common import (
+    FormatError,
+    Found,
+    as_float,
+    group_labels,
+    layer_config,
+    shape_str,
+    square_matrix,
+)
+from models.maps import cayley, skew
 
 __all__ = ["recognise"]
 
@@ -31,25 +40,6 @@ _OLD = re.compile(r"^(?P<prefix>(?:.+\.)?)log_(?P<kernel>recurrent_kernel|orthog
 
 #: Relative tolerance for deciding that the cached ``_B`` agrees with a recomputed map.
 _CACHE_RTOL = 1e-4
-
-
-def _skew(a: torch.Tensor) -> torch.Tensor:
-    upper = torch.triu(a, diagonal=1)
-    return upper - upper.T
-
-
-def _cayley(s: torch.Tensor) -> torch.Tensor:
-    eye = torch.eye(s.shape[0], dtype=s.dtype)
-    return torch.linalg.solve(eye + s, eye - s)
-
-
-def _square(key: str, tensor: torch.Tensor) -> torch.Tensor:
-    t = as_float(tensor)
-    if t is None or t.ndim != 2 or t.shape[0] != t.shape[1]:
-        raise FormatError(
-            f"expRNN key {key!r} must be a square matrix, got {shape_str(tensor.shape)}"
-        )
-    return t
 
 
 def recognise(state: Mapping[str, torch.Tensor]) -> Found | None:
@@ -97,9 +87,7 @@ def recognise(state: Mapping[str, torch.Tensor]) -> Found | None:
     for prefix, kernel in old:
         name = labels[prefix] + "W"
         _recover_old(state, found, name, prefix, kernel, layers)
-    found.config = {"layers": layers}
-    if len(layers) == 1:
-        found.config = next(iter(layers.values()))
+    found.config = layer_config(layers)
     return found
 
 
@@ -114,12 +102,12 @@ def _recover_new(
     base_key = f"{prefix}recurrent_kernel.base"
     a_key = f"{prefix}recurrent_kernel.{a_name}"
     cache_key = f"{prefix}recurrent_kernel._B"
-    a = _square(a_key, state[a_key])
+    a = square_matrix("expRNN", a_key, state[a_key])
     dtype = a.dtype
     n = a.shape[0]
     keys = [a_key]
     if base_key in state:
-        base = _square(base_key, state[base_key])
+        base = square_matrix("expRNN", base_key, state[base_key])
         if base.shape != a.shape:
             raise FormatError(
                 f"expRNN base {shape_str(base.shape)} does not match A {shape_str(a.shape)}"
@@ -129,7 +117,7 @@ def _recover_new(
     else:
         base = torch.eye(n, dtype=dtype)
         base_desc = "I"
-    s = _skew(a.double())
+    s = skew(a.double())
     b_exp = base.double() @ torch.linalg.matrix_exp(s)
     chosen, map_name = b_exp, "expm"
     formula = f"W = ({base_desc}·expm(triu(A,1) − triu(A,1)ᵀ))ᵀ"
@@ -145,7 +133,7 @@ def _recover_new(
             scale = max(1.0, float(cache.abs().max()))
             difference = float((b_exp - cache).abs().max())
             if difference > _CACHE_RTOL * scale:
-                b_cay = base.double() @ _cayley(s)
+                b_cay = base.double() @ cayley(s)
                 cay_difference = float((b_cay - cache).abs().max())
                 if cay_difference <= _CACHE_RTOL * scale:
                     chosen, map_name, difference = b_cay, "cayley", cay_difference
@@ -175,14 +163,14 @@ def _recover_old(
 ) -> None:
     log_key = f"{prefix}log_{kernel}"
     kernel_key = f"{prefix}{kernel}"
-    log = _square(log_key, state[log_key])
-    stored = _square(kernel_key, state[kernel_key])
+    log = square_matrix("expRNN", log_key, state[log_key])
+    stored = square_matrix("expRNN", kernel_key, state[kernel_key])
     if stored.shape != log.shape:
         raise FormatError(
             f"expRNN {kernel_key!r} {shape_str(stored.shape)} does not match "
             f"{log_key!r} {shape_str(log.shape)}"
         )
-    b = torch.linalg.matrix_exp(_skew(log.double()))
+    b = torch.linalg.matrix_exp(skew(log.double()))
     difference = float((b - stored.double()).abs().max())
     found.add(
         name,

@@ -27,7 +27,16 @@ from collections.abc import Mapping
 
 import torch
 
-from models.formats._common import FormatError, Found, as_float, group_labels, shape_str
+from models.formats._common import (
+    FormatError,
+    Found,
+    as_float,
+    group_labels,
+    layer_config,
+    shape_str,
+    square_matrix,
+)
+from models.maps import skew
 
 __all__ = ["recognise"]
 
@@ -46,11 +55,7 @@ def _scalar(state: Mapping[str, torch.Tensor], key: str) -> torch.Tensor:
 
 
 def _matrix(state: Mapping[str, torch.Tensor], key: str, n: int | None) -> torch.Tensor:
-    value = as_float(state[key])
-    if value is None or value.ndim != 2 or value.shape[0] != value.shape[1]:
-        raise FormatError(
-            f"nnRNN key {key!r} must be a square matrix, got {shape_str(state[key].shape)}"
-        )
+    value = square_matrix("nnRNN", key, state[key])
     if n is not None and value.shape[0] != n:
         raise FormatError(
             f"nnRNN key {key!r} has shape {shape_str(value.shape)}, expected ({n}, {n})"
@@ -98,7 +103,7 @@ def recognise(state: Mapping[str, torch.Tensor]) -> Found | None:
     for prefix in prefixes:
         name = labels[prefix] + "W"
         layers[name] = _recover(state, found, name, prefix)
-    found.config = next(iter(layers.values())) if len(layers) == 1 else {"layers": layers}
+    found.config = layer_config(layers)
     return found
 
 
@@ -136,8 +141,7 @@ def _recover(
     info: dict[str, object] = {"hidden_size": n, "log_P_difference": None}
     if log_key in state:
         log_p = _matrix(state, log_key, n).double()
-        upper = torch.triu(log_p, diagonal=1)
-        difference = float((torch.linalg.matrix_exp(upper - upper.T) - p64).abs().max())
+        difference = float((torch.linalg.matrix_exp(skew(log_p)) - p64).abs().max())
         note += f"; max |P − expm(skew(log_P))| = {difference:.3g}"
         info["log_P_difference"] = difference
         found.claimed.add(log_key)

@@ -17,7 +17,14 @@ from collections.abc import Mapping
 
 import torch
 
-from models.formats._common import FormatError, Found, as_float, shape_str
+from models.formats._common import (
+    FormatError,
+    Found,
+    as_float,
+    group_labels,
+    layer_config,
+    shape_str,
+)
 
 __all__ = ["recognise"]
 
@@ -27,14 +34,13 @@ _HEADS = ("hm2alpha", "hm2beta", "hm2v_alpha", "hm2v_beta")
 
 
 def _labels(prefixes: list[str]) -> dict[str, str]:
-    if len(prefixes) == 1:
-        return {prefixes[0]: ""}
+    """Name the layers of a ``_list_of_modules`` stack ``l0.``, ``l1.``, ...; else as usual."""
     layers = {p: _LAYER.match(p) for p in prefixes}
-    if all(layers.values()):
+    if len(prefixes) > 1 and all(layers.values()):
         indices = {p: m.group("k") for p, m in layers.items() if m}
         if len(set(indices.values())) == len(prefixes):
             return {p: f"l{k}." for p, k in indices.items()}
-    return {p: p for p in prefixes}
+    return group_labels(prefixes)
 
 
 def recognise(state: Mapping[str, torch.Tensor]) -> Found | None:
@@ -73,7 +79,7 @@ def recognise(state: Mapping[str, torch.Tensor]) -> Found | None:
     layers: dict[str, dict[str, object]] = {}
     for prefix in prefixes:
         layers[labels[prefix] + "W"] = _recover(state, found, labels[prefix], prefix)
-    found.config = next(iter(layers.values())) if len(layers) == 1 else {"layers": layers}
+    found.config = layer_config(layers)
     return found
 
 

@@ -75,7 +75,7 @@ def random_normal(n: int, seed: int, *, real: bool) -> tuple[np.ndarray, np.ndar
 # --------------------------------------------------------------------------- exact values
 
 
-@pytest.mark.parametrize("n", [12, 80])
+@pytest.mark.parametrize("n", [5, 12, 80])
 @pytest.mark.parametrize("real", [True, False])
 def test_normal_matrix_gives_distance_to_spectrum(n: int, real: bool) -> None:
     A, lam = random_normal(n, seed=n, real=real)
@@ -204,6 +204,31 @@ def test_exact_eigenvalue_hits_give_zero_not_nan() -> None:
     A = np.diag(np.arange(80.0))
     z = np.arange(80.0) + 0j
     assert np.array_equal(sigma_min(A, z), np.zeros(80))
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_extreme_scales_are_handled_exactly(scale: float) -> None:
+    # sigma_min(s z I - s A) = s sigma_min(z I - A), also near the ends of the float64 range
+    A = matrices.grcar(70)
+    z = np.array([0.5 + 1j, 2 - 2j, -1 + 0.1j])
+    np.testing.assert_allclose(sigma_min(A * scale, z * scale) / scale, sigma_min(A, z), rtol=1e-8)
+    r = pseudospectral_radius(A * scale, 0.1 * scale) / scale
+    assert r == pytest.approx(pseudospectral_radius(A, 0.1), rel=1e-6)
+    ps = pseudospectrum(A * scale, n=8)
+    assert np.isfinite(ps.sigma).all() and np.isfinite(ps.re).all()
+
+
+def test_maxiter_fallback_and_chunks_give_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spectra._inverse_lanczos as engine
+
+    A = matrices.grcar(70)
+    z = grid_points((-1, 3), (0.1, 3), 12).ravel()
+    ref = dense_sigma(A, z)
+    monkeypatch.setattr(engine, "MAXITER", 4)  # most points stop early and fall back to SVD
+    np.testing.assert_allclose(sigma_min(A, z), ref, rtol=1e-8, atol=1e-13)
+    monkeypatch.undo()
+    monkeypatch.setattr(engine, "CHUNK_BYTES", 16 * 70 * 7 * 20)  # chunks of 20 points
+    np.testing.assert_allclose(sigma_min(A, z), ref, rtol=1e-8, atol=1e-13)
 
 
 def test_seed_changes_only_rounding() -> None:
