@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 import models
@@ -54,3 +55,13 @@ def test_quiet_prints_nothing_on_stderr(tmp_path: Path) -> None:
     result = invoke(["--quiet", *BASE, "--steps", "1", "--out", tmp_path / "q"])
     assert result.exit_code == 0
     assert result.stderr == ""
+
+
+def test_progress_bar_goes_to_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rnnscope.cli
+
+    monkeypatch.setattr(rnnscope.cli, "_show_progress", lambda: True)
+    result = invoke([*BASE, "--steps", "3", "--out", tmp_path / "p"])
+    assert result.exit_code == 0, result.stderr
+    assert "training" in result.stderr and "3/3" in result.stderr
+    assert "3/3" not in result.stdout
