@@ -94,8 +94,10 @@ def analyze_matrix(
     Returns
     -------
     dict
-        Keys ``name``, ``size``, ``spectral_radius``, ``spectral_radius_power``,
-        ``spectral_norm``, ``spectral_norm_power``, ``henrici``, ``henrici_relative``,
+        Keys ``name``, ``size``, ``spectral_radius``, ``spectral_radius_power`` (NaN when the
+        power iteration did not converge, e.g. when several eigenvalues share the largest
+        modulus, as for any orthogonal matrix), ``power_converged``, ``spectral_norm``,
+        ``spectral_norm_power``, ``henrici``, ``henrici_relative``,
         ``chain_length``, ``orthogonality_error``, ``eigenvector_condition``,
         ``kreiss_lower_bound``, ``max_transient_growth`` and ``pseudospectral_radius``
         (a dict keyed by :func:`rnnscope.options.eps_key`).
@@ -116,13 +118,15 @@ def analyze_matrix(
     radii = np.atleast_1d(np.asarray(radii, dtype=float))
     growth = _safe("transient growth", spectra.transient_growth, A, transient_steps)
     max_growth = float(np.nanmax(growth)) if np.size(growth) else math.nan
+    with warnings.catch_warnings():  # an unconverged run is reported as power_converged False
+        warnings.simplefilter("ignore", spectra.NotConvergedWarning)
+        power = spectra.power_method(A)
     return {
         "name": str(name),
         "size": int(A.shape[0]),
         "spectral_radius": float(spectra.spectral_radius(A)),
-        "spectral_radius_power": float(
-            _safe("power spectral radius", spectra.spectral_radius, A, method="power")
-        ),
+        "spectral_radius_power": abs(power.value) if power.converged else math.nan,
+        "power_converged": bool(power.converged),
         "spectral_norm": float(spectra.spectral_norm(A)),
         "spectral_norm_power": float(
             _safe("power spectral norm", spectra.spectral_norm, A, method="power")

@@ -161,7 +161,7 @@ def print_analysis(console: Any, result: Mapping[str, Any]) -> None:
     for entry in matrices:
         keys = ", ".join(entry.get("source_keys", [])) or "-"
         formula = entry.get("formula") or "-"
-        console.print(escape(f"  {entry['name']} = {formula}   [keys: {keys}]"))
+        console.print(escape(f"  {entry['name']}: {formula}   [keys: {keys}]"))
     table = _table()
     table.add_column("measure")
     for entry in matrices:

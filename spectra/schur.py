@@ -241,7 +241,7 @@ def _longest_path(
     return int(length[end]), tuple(reversed(path))
 
 
-def chains(A: ArrayLike, *, threshold: float = 0.1) -> ChainReport:
+def chains(A: ArrayLike, *, threshold: float = 0.1, rtol: float = 1e-5) -> ChainReport:
     r"""Find the longest feed-forward chain among the Schur modes of `A`.
 
     Build the directed graph on the Schur modes with an edge :math:`i \to j` (:math:`i < j`,
@@ -249,8 +249,10 @@ def chains(A: ArrayLike, *, threshold: float = 0.1) -> ChainReport:
     factor with :math:`|N_{ij}| \ge` `threshold` :math:`\cdot \max |N|`. The graph is acyclic
     (edges only go up the triangle), so its longest path follows from one dynamic-programming
     sweep; ties go to the path with the largest product of couplings :math:`\prod |N_{ij}|`.
-    Couplings at the rounding level of the Schur form (:math:`64\, n\, \epsilon \|A\|_F`) are
-    not edges, so a normal matrix has no chain (`length` 1).
+    Couplings below `rtol` :math:`\cdot \|A\|_F` or at the rounding level of the Schur form
+    (:math:`64\, n\, \epsilon \|A\|_F`) are not edges, so a normal matrix has no chain
+    (`length` 1), also when it is only normal to the precision of its stored weights (an
+    orthogonal matrix kept in float32 has couplings of about :math:`10^{-7} \|A\|_F`).
 
     Parameters
     ----------
@@ -258,6 +260,8 @@ def chains(A: ArrayLike, *, threshold: float = 0.1) -> ChainReport:
         Real or complex square matrix; integers are cast to float64.
     threshold : float, optional
         Relative coupling strength, in (0, 1], that counts as an edge.
+    rtol : float, optional
+        Couplings below ``rtol * ||A||_F`` are noise, not edges; non-negative.
 
     Returns
     -------
@@ -270,7 +274,7 @@ def chains(A: ArrayLike, *, threshold: float = 0.1) -> ChainReport:
     NonNumericError, NonSquareError, EmptyMatrixError, NonFiniteError
         If `A` is not a finite, non-empty, numeric square matrix.
     ValueError
-        If `threshold` is not in (0, 1].
+        If `threshold` is not in (0, 1] or `rtol` is negative.
 
     Notes
     -----
@@ -295,13 +299,16 @@ def chains(A: ArrayLike, *, threshold: float = 0.1) -> ChainReport:
     """
     arr = as_square(A)
     threshold = check_fraction(threshold, "threshold")
+    rtol = float(rtol)
+    if not (np.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"rtol must be a non-negative number, got {rtol!r}")
     T, _ = _complex_schur(arr)
     N = np.triu(T, 1)
     frob = float(np.linalg.norm(arr))
     fraction = float(np.linalg.norm(N) / frob) if frob > 0 else 0.0
     magnitude = np.abs(N)
     largest = float(magnitude.max())
-    floor = _roundoff_level(T, frob)
+    floor = max(_roundoff_level(T, frob), rtol * frob)
     if largest <= floor:
         return ChainReport(length=1, path=(0,), nonnormal_fraction=fraction, threshold=threshold)
     edges = magnitude >= max(threshold * largest, floor)

@@ -98,7 +98,7 @@ def test_rnnscope_checkpoint_table_names_format_and_formula(tiny_runs: dict[str,
     out = result.stdout
     assert "format: rnnscope" in out
     for gate in ("i", "f", "g", "o"):
-        assert f"  {gate} = " in out  # one formula line per matrix
+        assert f"  {gate}: {gate} = " in out  # one formula line per matrix
     assert "spectral radius" in out and "Henrici" in out
 
 
@@ -195,3 +195,20 @@ def test_plots_writes_three_deterministic_svgs_per_matrix(
         content = (first / name).read_bytes()
         assert content == (second / name).read_bytes()
         assert content.lstrip().startswith(b"<?xml") and b"<svg" in content
+
+
+def test_power_method_radius_is_null_when_it_does_not_converge(tmp_path: Path) -> None:
+    # every eigenvalue of an orthogonal matrix has modulus 1: no power iteration can single one
+    # out, and the report must not print an unconverged estimate as the spectral radius
+    q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((40, 40)))
+    np.save(tmp_path / "q.npy", q)
+    m = _analyze_json(tmp_path / "q.npy", "--eps", "0.1")["matrices"][0]
+    assert m["power_converged"] is False and m["spectral_radius_power"] is None
+    assert m["spectral_radius"] == pytest.approx(1.0, abs=1e-12)
+    # a dominant eigenvalue well separated from the rest converges to the exact radius
+    d = np.diag(np.linspace(0.1, 0.8, 40))
+    d[0, 0] = 2.0
+    np.save(tmp_path / "d.npy", q @ d @ q.T)
+    m = _analyze_json(tmp_path / "d.npy", "--eps", "0.1")["matrices"][0]
+    assert m["power_converged"] is True
+    assert m["spectral_radius_power"] == pytest.approx(2.0, rel=1e-9)

@@ -158,3 +158,15 @@ def test_chain_report_fields_and_dict() -> None:
 def test_chains_rejects_bad_threshold(threshold: object) -> None:
     with pytest.raises(ValueError, match="threshold"):
         spectra.chains(np.eye(2), threshold=threshold)  # type: ignore[arg-type]
+
+
+def test_chains_ignore_float32_rounding_of_an_orthogonal_matrix() -> None:
+    Q = random_orthogonal(64, seed=5).astype(np.float32).astype(np.float64)
+    assert spectra.henrici(Q) > 0  # normal only to float32 precision
+    assert spectra.chains(Q).length == 1
+    assert spectra.chains(Q, rtol=0.0).length > 1  # the rounding couplings alone form "chains"
+
+
+def test_chains_rtol_is_validated() -> None:
+    with pytest.raises(ValueError, match="rtol"):
+        spectra.chains(np.eye(3), rtol=-1.0)
