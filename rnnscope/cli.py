@@ -412,8 +412,10 @@ def _pseudospectrum_command(
     dest = check_output_file(out, suffixes=FIGURE_SUFFIXES, what="--out")
     checkpoint = models.load(path, convention=convention)
     if matrix is None:
+        from rnnscope.analysis import principal_name
+
         W = checkpoint.recurrent_matrix()
-        name = _principal_name(checkpoint)
+        name = principal_name(checkpoint)
     elif matrix in checkpoint.matrices:
         W, name = checkpoint.matrices[matrix], matrix
     else:
@@ -423,18 +425,9 @@ def _pseudospectrum_command(
     from rnnscope.figures import save_figure
     from rnnscope.plots import pseudospectrum_figure
 
-    fig = pseudospectrum_figure(W, eps=eps_values, grid=grid, title=f"{name}")
+    fig = pseudospectrum_figure(W, eps=eps_values, grid=grid, title=name)
     save_figure(fig, dest, salt=f"rnnscope-{name}")
     _warn(f"wrote {dest}")
-
-
-def _principal_name(checkpoint: Any) -> str:
-    """Name of the checkpoint's principal matrix."""
-    principal = checkpoint.recurrent_matrix()
-    for name, W in checkpoint.matrices.items():
-        if W is principal:
-            return str(name)
-    return str(next(iter(checkpoint.matrices), "W"))
 
 
 # ---------------------------------------------------------------------------------------- attack
@@ -529,12 +522,9 @@ def _demo_command(
     quick: Annotated[bool, typer.Option("--quick", help="Far fewer steps and samples.")] = False,
 ) -> None:
     """Train the model zoo on permuted 8x8 digits, attack and analyze it, and write a report."""
-    from rnnscope.demo import run_demo
-    from rnnscope.files import prepare_output_dir
+    from rnnscope.demo import demo_summary, run_demo
 
-    folder = prepare_output_dir(out, what="--out")
-    built, index = run_demo(folder, quick=quick, progress=_show_progress())
-    from rnnscope.demo import demo_summary
+    built, index = run_demo(out, quick=quick, progress=_show_progress())
     from rnnscope.tables import print_report_summary
 
     print_report_summary(_stdout_console(), built, index)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnnscope.files import prepare_output_dir
+from rnnscope.logs import progress_bar
 from rnnscope.parallel import map_jobs, single_thread
 from rnnscope.report import Report, ReportSettings, build_report, write_report
 from rnnscope.training import completed_run, train_checkpoint
@@ -245,27 +245,6 @@ def pending_members(models_dir: str | os.PathLike[str], plan: DemoPlan) -> list[
     ]
 
 
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Any]:
-    if not enabled or total == 0:
-        yield lambda description, advance=0: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        handle = bar.add_task("training", total=total)
-        yield lambda description, advance=0: bar.update(
-            handle, description=description, advance=advance
-        )
-
-
 def run_demo(
     out: str | os.PathLike[str],
     *,
@@ -313,7 +292,7 @@ def run_demo(
     if reused:
         logger.info("reusing finished checkpoints: %s", ", ".join(reused))
     train_times: dict[str, float] = {}
-    with _progress(progress, len(todo)) as update:
+    with progress_bar(progress and bool(todo), len(todo), "training") as update:
         update(f"training {len(todo)} model(s)")
         for name, accuracy, seconds in map_jobs(train_member, todo, workers=workers):
             train_times[name] = round(seconds, 3)

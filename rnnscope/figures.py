@@ -200,6 +200,15 @@ def safe_filename(name: str) -> str:
     return cleaned
 
 
+def _accuracy_axes(ax: Axes, *, xlabel: str, title: str) -> None:
+    """Labels, limits and grid shared by the accuracy plots."""
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+
+
 def plot_robustness(
     ax: Axes,
     curves: Mapping[str, tuple[Sequence[float], Sequence[float | None]]],
@@ -244,11 +253,7 @@ def plot_robustness(
         ax.plot(px, py, marker=markers[index % len(markers)], label=label, linewidth=1.5)
     if clean is not None:
         ax.axhline(clean, color="0.6", linestyle=":", linewidth=1)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("accuracy")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
+    _accuracy_axes(ax, xlabel=xlabel, title=title)
     if curves:
         ax.legend(fontsize="small")
     return ax
@@ -304,9 +309,5 @@ def plot_weight_noise(
         ax.xaxis.set_major_formatter(lambda value, _: f"{value:g}")
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(r"relative weight noise $\|E\|_2 / \|W\|_2$")
-    ax.set_ylabel("accuracy")
-    ax.set_title("weight noise")
-    ax.grid(True, alpha=0.3)
+    _accuracy_axes(ax, xlabel=r"relative weight noise $\|E\|_2 / \|W\|_2$", title="weight noise")
     return ax

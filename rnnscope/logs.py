@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["configure_logging", "level_for"]
+__all__ = ["configure_logging", "level_for", "progress_bar"]
 
 _FORMAT = "%(levelname)s %(name)s: %(message)s"
 
@@ -82,3 +84,45 @@ def configure_logging(*, verbose: int = 0, quiet: bool = False) -> None:
     root.setLevel(level)
     handler.setLevel(level)
     logging.captureWarnings(True)
+
+
+@contextmanager
+def progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[..., None]]:
+    """Show a progress bar on stderr while the block runs.
+
+    Parameters
+    ----------
+    enabled : bool
+        Draw the bar; when false the update function does nothing.
+    total : int
+        Number of steps of the bar.
+    label : str
+        Description shown until the first update.
+
+    Yields
+    ------
+    callable
+        ``update(description, advance=0)``: sets the description and advances the bar.
+
+    Examples
+    --------
+    >>> with progress_bar(False, 3, "work") as update:
+    ...     update("step 1", advance=1)
+    """
+    if not enabled:
+        yield lambda description, advance=0: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        handle = bar.add_task(label, total=total)
+        yield lambda description, advance=0: bar.update(
+            handle, description=description, advance=advance
+        )

@@ -17,8 +17,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from rnnscope.analysis import DEFAULT_EPS, analyze_checkpoint, principal_name
 from rnnscope.evaluation import EvaluationSettings, evaluate_model, task_of
 from rnnscope.files import atomic_write_text
 from rnnscope.jsonio import dumps
+from rnnscope.logs import progress_bar
 from rnnscope.options import eps_key
 from rnnscope.parallel import map_jobs, single_thread
 from rnnscope.tables import MEASURES, fmt
@@ -387,27 +387,6 @@ def _default_name(path: str) -> str:
     return p.stem if p.suffix else p.name or str(path)
 
 
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Any]:
-    if not enabled:
-        yield lambda description, advance=0: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        handle = bar.add_task("report", total=total)
-        yield lambda description, advance=0: bar.update(
-            handle, description=description, advance=advance
-        )
-
-
 def build_report(
     sources: Sequence[str | os.PathLike[str] | tuple[str, str | os.PathLike[str]]],
     settings: ReportSettings | None = None,
@@ -464,14 +443,19 @@ def build_report(
     )
     import models
 
-    for _, path in named:  # fail on unreadable input before any expensive work
-        models.load(path)
+    # Fail on unreadable input before any expensive work; in-process jobs reuse the loaded
+    # checkpoints, worker processes load their own.
+    loaded = [models.load(path) for _, path in named]
     if workers is None:
         workers = min(len(named), os.cpu_count() or 1)
-    jobs = [(index, name, path, settings) for index, (name, path) in enumerate(named, start=1)]
+    in_process = workers <= 1 or len(named) <= 1
+    jobs = [
+        (index, name, checkpoint if in_process else path, settings)
+        for index, ((name, path), checkpoint) in enumerate(zip(named, loaded, strict=True), 1)
+    ]
     start = time.perf_counter()
     results: dict[int, tuple[dict[str, Any], list[FigureData], dict[str, float]]] = {}
-    with _progress(progress, len(jobs)) as update:
+    with progress_bar(progress, len(jobs), "report") as update:
         update(f"analyzing and attacking {len(jobs)} model(s)")
         for index, result in map_jobs(model_section, jobs, workers=workers):
             results[index] = result
@@ -489,7 +473,7 @@ def build_report(
 
 
 def model_section(
-    index: int, name: str, path: str, settings: ReportSettings
+    index: int, name: str, path: str | Any, settings: ReportSettings
 ) -> tuple[int, tuple[dict[str, Any], list[FigureData], dict[str, float]]]:
     """Compute the report section of one checkpoint with one compute thread.
 
@@ -499,8 +483,8 @@ def model_section(
         Position of the model in the report (1-based; used in figure file names).
     name : str
         Display name.
-    path : str
-        Checkpoint path.
+    path : str or models.Checkpoint
+        Checkpoint path, or a checkpoint already loaded in this process.
     settings : ReportSettings
         Report settings.
 
@@ -528,7 +512,7 @@ def model_section(
     with single_thread():
         times: dict[str, float] = {}
         start = time.perf_counter()
-        checkpoint = models.load(path)
+        checkpoint = models.load(path) if isinstance(path, str) else path
         analysis = analyze_checkpoint(checkpoint, eps=settings.pseudo_eps)
         times["analysis"] = round(time.perf_counter() - start, 3)
         entry = _describe(name, checkpoint, analysis)
@@ -661,14 +645,7 @@ def _model_figures(
     if robustness:
         for norm, label in (("linf", "L∞"), ("l2", "L2")):
             block = robustness[norm]
-            curves: dict[str, tuple[Sequence[float], Sequence[float | None]]] = {}
-            for attack, values in block["adversarial"]["per_attack"].items():
-                curves[attack] = (block["eps"], values)
-            curves["worst case"] = (block["eps"], block["adversarial"]["robust_accuracy"])
-            curves["random noise"] = (block["eps"], block["noise"]["accuracy"])
-            certified = block.get("certified") or {}
-            if certified.get("supported") and certified.get("certified_accuracy") is not None:
-                curves["certified"] = (block["eps"], certified["certified_accuracy"])
+            curves = {name: (block["eps"], values) for name, values in _accuracy_curves(block)}
             fig, ax = new_figure(5.0, 3.8)
             plot_robustness(
                 ax,
@@ -702,6 +679,19 @@ def _model_figures(
             )
         )
     return result
+
+
+def _accuracy_curves(block: Mapping[str, Any]) -> list[tuple[str, Sequence[float | None]]]:
+    """Accuracy curves of one norm's robustness block, as drawn and tabulated."""
+    curves: list[tuple[str, Sequence[float | None]]] = list(
+        block["adversarial"]["per_attack"].items()
+    )
+    curves.append(("worst case", block["adversarial"]["robust_accuracy"]))
+    curves.append(("random noise", block["noise"]["accuracy"]))
+    certified = block.get("certified") or {}
+    if certified.get("supported") and certified.get("certified_accuracy") is not None:
+        curves.append(("certified", certified["certified_accuracy"]))
+    return curves
 
 
 # ---------------------------------------------------------------------------------------- render
@@ -778,48 +768,19 @@ def _model_view(
     sanity: list[dict[str, Any]] = []
     if robustness:
         width = max(len(settings.linf_eps), len(settings.l2_eps))
-        header = [f"ε{i + 1}" for i in range(width)]
         for norm, label in (("linf", "L∞"), ("l2", "L2")):
             block = robustness[norm]
-
-            def _pad(values: Sequence[Any]) -> list[str]:
-                cells = [fmt(v, 3) for v in values]
-                return cells + [""] * (width - len(cells))
-
-            rows.append({"norm": label, "curve": "budget ε", "cells": _pad(block["eps"])})
-            for attack, values in block["adversarial"]["per_attack"].items():
-                rows.append({"norm": label, "curve": attack, "cells": _pad(values)})
-            rows.append(
-                {
-                    "norm": label,
-                    "curve": "worst case",
-                    "cells": _pad(block["adversarial"]["robust_accuracy"]),
-                }
-            )
-            rows.append(
-                {"norm": label, "curve": "random noise", "cells": _pad(block["noise"]["accuracy"])}
-            )
-            certified = block.get("certified") or {}
-            if certified.get("supported") and certified.get("certified_accuracy") is not None:
-                rows.append(
-                    {
-                        "norm": label,
-                        "curve": "certified",
-                        "cells": _pad(certified["certified_accuracy"]),
-                    }
-                )
-            rows.append(
-                {
-                    "norm": label,
-                    "curve": "minimal pert. (median, IQR)",
-                    "cells": _pad(
-                        [
-                            block["minimal"]["median"],
-                            _iqr(block["minimal"]["q1"], block["minimal"]["q3"]),
-                        ]
-                    ),
-                }
-            )
+            minimal = block["minimal"]
+            curves = [
+                ("budget ε", block["eps"]),
+                *_accuracy_curves(block),
+                (
+                    "minimal pert. (median, IQR)",
+                    [minimal["median"], _iqr(minimal["q1"], minimal["q3"])],
+                ),
+            ]
+            for curve, values in curves:
+                rows.append({"norm": label, "curve": curve, "cells": _padded(values, width)})
         weight = robustness["weight_noise"]
         rows.append(
             {
@@ -859,6 +820,12 @@ def _model_view(
     }
 
 
+def _padded(values: Sequence[Any], width: int) -> list[str]:
+    """Format `values` and pad them with empty cells to `width`."""
+    cells = [fmt(v, 3) for v in values]
+    return cells + [""] * (width - len(cells))
+
+
 def _iqr(q1: Any, q3: Any) -> str:
     return f"{fmt(q1, 3)}–{fmt(q3, 3)}"
 
@@ -886,25 +853,24 @@ def _training_text(training: Mapping[str, Any] | None) -> str:
 def _environment(kind: str) -> Any:
     import jinja2
 
-    loader = jinja2.PackageLoader("rnnscope", "templates")
-    if kind == "html":
-        return jinja2.Environment(
-            loader=loader,
-            autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            undefined=jinja2.StrictUndefined,
-        )
+    escaping: dict[str, Any] = (
+        {"autoescape": jinja2.select_autoescape(["html", "j2"], default=True)}
+        if kind == "html"
+        else {"autoescape": False, "finalize": _markdown_escape}
+    )
     return jinja2.Environment(
-        loader=loader,
-        autoescape=False,
-        finalize=_markdown_escape,
+        loader=jinja2.PackageLoader("rnnscope", "templates"),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        **escaping,
     )
+
+
+def _render(kind: str, view: Mapping[str, Any]) -> str:
+    """Render ``report.<kind>.j2`` (``html`` or ``md``) with a view from :func:`_view`."""
+    return _environment(kind).get_template(f"report.{kind}.j2").render(**view)
 
 
 _MARKDOWN_ESCAPES = {
@@ -951,7 +917,7 @@ def render_html(report: Report) -> str:
     >>> render_html(report).startswith("<!DOCTYPE html>")
     True
     """
-    return _environment("html").get_template("report.html.j2").render(**_view(report))
+    return _render("html", _view(report))
 
 
 def render_markdown(report: Report) -> str:
@@ -976,8 +942,7 @@ def render_markdown(report: Report) -> str:
     >>> render_markdown(report).splitlines()[0]
     '# rnnscope robustness report'
     """
-    view = _view(report)
-    return _environment("md").get_template("report.md.j2").render(**view)
+    return _render("md", _view(report))
 
 
 def render_json(report: Report) -> str:
@@ -1038,8 +1003,9 @@ def write_report(report: Report, folder: str | os.PathLike[str]) -> Path:
     'index.html'
     """
     out = Path(folder)
-    html = render_html(report)
-    markdown = render_markdown(report)
+    view = _view(report)
+    html = _render("html", view)
+    markdown = _render("md", view)
     data = render_json(report)
     timings = dumps({"timings_seconds": report.timings, "note": _TIMINGS_NOTE})
     figure_dir = out / "figures"

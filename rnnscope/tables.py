@@ -92,12 +92,14 @@ def print_train_summary(console: Any, summary: Mapping[str, Any]) -> None:
     ... # doctest: +ELLIPSIS
     training finished...
     """
+    from rich.markup import escape
+
     table = _table("training finished")
     table.add_column("field")
     table.add_column("value")
     for key in ("kind", "task", "steps", "test_loss", "test_metric", "metric_name", "baseline"):
-        table.add_row(key.replace("_", " "), fmt(summary.get(key)))
-    table.add_row("checkpoint", str(summary.get("out")))
+        table.add_row(key.replace("_", " "), escape(fmt(summary.get(key))))
+    table.add_row("checkpoint", escape(str(summary.get("out"))))
     console.print(table)
 
 

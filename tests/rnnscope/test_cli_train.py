@@ -65,3 +65,10 @@ def test_progress_bar_goes_to_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.exit_code == 0, result.stderr
     assert "training" in result.stderr and "3/3" in result.stderr
     assert "3/3" not in result.stdout
+
+
+def test_markup_in_the_output_path_is_printed_verbatim(tmp_path: Path) -> None:
+    out = tmp_path / "[/x]" / "[bold]run"
+    result = invoke([*BASE, "--steps", "1", "--out", out])
+    assert result.exit_code == 0, result.stderr
+    assert str(out) in result.stdout
