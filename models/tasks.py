@@ -5,14 +5,14 @@ a fixed test set, the loss, a metric, the loss of an uninformed guess (the *base
 range of valid inputs. Every task is generated in code or read from data that ships inside an
 installed package; nothing is downloaded.
 
-=========  ====================================================  ==========  ===================
-name       inputs (B, T, F)                                      readout     loss / metric
-=========  ====================================================  ==========  ===================
-copy       one-hot symbols, ``T + 20`` steps, 10 features         ``"all"``   CE / recall accuracy
-adding     value in [0, 1] and marker, ``T`` steps, 2 features    ``"last"``  MSE / MSE
-digits     scikit-learn 8x8 digits, 64 steps of 1 pixel in [0, 1]  ``"last"``  CE / accuracy
-mnist1d    MNIST-1D, 40 steps of 1 value rescaled to [0, 1]        ``"last"``  CE / accuracy
-=========  ====================================================  ==========  ===================
+=======  ======================================================  ==========  ====================
+name     inputs (B, T, F)                                        readout     loss / metric
+=======  ======================================================  ==========  ====================
+copy     one-hot symbols, ``T + 20`` steps, 10 features          ``"all"``   CE / recall accuracy
+adding   value in [0, 1] and marker, ``T`` steps, 2 features     ``"last"``  MSE / MSE
+digits   scikit-learn 8x8 digits, 64 steps of 1 pixel in [0, 1]  ``"last"``  CE / accuracy
+mnist1d  MNIST-1D, 40 steps of 1 value rescaled to [0, 1]        ``"last"``  CE / accuracy
+=======  ======================================================  ==========  ====================
 
 Use :func:`get` to build a task by name; ``get(task.name, **task.params)`` rebuilds an equal task.
 """
