@@ -43,9 +43,12 @@ class RNN(RecurrentModel):
       :math:`\beta \delta_{j,i+1}`): ``U = 0.9 I`` (input j drives unit j).
     - ``scale`` (:math:`\lambda`, default 1), ``alpha`` (default 1), ``beta`` (default 0.05).
     - ``constrain``: ``None``, ``"radius"`` (after every optimizer step, divide ``W`` by its
-      spectral radius when that exceeds 1; eigenvalues computed exactly in float64, because the
-      power method does not converge for a dominant complex pair) or ``"norm"`` (clip singular
-      values at 1: the Euclidean projection onto the unit spectral-norm ball).
+      spectral radius when that exceeds 1; eigenvalues computed exactly in float64: the
+      projection leaves several eigenvalues on the unit circle, where no power iteration
+      converges, and :func:`spectra.power_method` then costs several times a training step;
+      ``rnnscope analyze`` reports the power-method estimate beside the exact radius) or
+      ``"norm"`` (clip singular values at 1: the Euclidean projection onto the unit
+      spectral-norm ball).
     - ``readout``: ``"last"`` or ``"all"``.
 
     Parameters are ``W`` (H, H), ``U`` (H, F), ``bias`` (H,), ``modrelu_bias`` (H,) for modReLU,

@@ -158,8 +158,10 @@ def analyze_checkpoint(checkpoint: Any, *, eps: Sequence[float] = DEFAULT_EPS) -
     -------
     dict
         ``{"source", "kind", "format", "principal", "matrices": [...], "skipped": {block:
-        reason}}``; each matrix dict is :func:`analyze_matrix`'s plus ``source_keys``,
-        ``formula`` and, where the loader left one, ``note``.
+        reason}, "other_blocks": {block: shape}}`` (``other_blocks``: recurrent blocks that are
+        not h -> h matrices, such as NRU's memory block, reported but not analysed); each matrix
+        dict is :func:`analyze_matrix`'s plus ``source_keys``, ``formula`` and, where the loader
+        left one, ``note``.
 
     Raises
     ------
@@ -193,6 +195,10 @@ def analyze_checkpoint(checkpoint: Any, *, eps: Sequence[float] = DEFAULT_EPS) -
         "principal": principal_name(checkpoint),
         "matrices": matrices,
         "skipped": {str(k): str(v) for k, v in (getattr(checkpoint, "skipped", {}) or {}).items()},
+        "other_blocks": {
+            str(k): [int(n) for n in v.shape]
+            for k, v in (getattr(checkpoint, "other_blocks", {}) or {}).items()
+        },
     }
 
 

@@ -164,6 +164,11 @@ def print_analysis(console: Any, result: Mapping[str, Any]) -> None:
         keys = ", ".join(entry.get("source_keys", [])) or "-"
         formula = entry.get("formula") or "-"
         console.print(escape(f"  {entry['name']}: {formula}   [keys: {keys}]"))
+        if entry.get("note"):
+            console.print(escape(f"    note: {entry['note']}"))
+    for name, shape in sorted(result.get("other_blocks", {}).items()):
+        size = "x".join(str(n) for n in shape)
+        console.print(escape(f"  {name}: {size} block, not an h -> h matrix (not analysed)"))
     table = _table()
     table.add_column("measure")
     for entry in matrices:

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 _HUGE_CONDITION = 1.0 / np.sqrt(np.finfo(np.float64).eps)
 
 
-def henrici(A: ArrayLike, *, relative: bool = False) -> float:
+def henrici(A: ArrayLike, relative: bool = False) -> float:
     r"""Return Henrici's departure from normality :math:`\|N\|_F` of `A`.
 
     :math:`N` is the strictly upper triangular part of the complex Schur factor,

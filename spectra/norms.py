@@ -274,7 +274,7 @@ def _power(
     return PowerResult(value=value, vector=vector, iterations=its, converged=converged)
 
 
-def spectral_radius(A: ArrayLike, *, method: Literal["exact", "power"] = "exact") -> float:
+def spectral_radius(A: ArrayLike, method: Literal["exact", "power"] = "exact") -> float:
     r"""Return the spectral radius :math:`\rho(A) = \max_i |\lambda_i|`.
 
     Parameters
@@ -317,7 +317,7 @@ def spectral_radius(A: ArrayLike, *, method: Literal["exact", "power"] = "exact"
     return float(abs(result.value))
 
 
-def spectral_norm(A: ArrayLike, *, method: Literal["exact", "power"] = "exact") -> float:
+def spectral_norm(A: ArrayLike, method: Literal["exact", "power"] = "exact") -> float:
     r"""Return the spectral norm :math:`\|A\|_2 = \sigma_{\max}(A)`.
 
     Parameters
@@ -367,7 +367,6 @@ def spectral_norm(A: ArrayLike, *, method: Literal["exact", "power"] = "exact") 
 def project(
     A: ArrayLike,
     bound: float = 1.0,
-    *,
     kind: Literal["clip", "scale", "radius"] = "clip",
 ) -> NDArray[np.floating] | NDArray[np.complexfloating]:
     r"""Project `A` onto a norm or spectral-radius ball of radius `bound`.

@@ -48,8 +48,8 @@ def pseudospectrum(
     ps: Any,
     eps: float | Sequence[float] | None = None,
     ax: Axes | None = None,
-    *,
     unit_circle: bool = True,
+    *,
     overlay: ArrayLike | None = None,
 ) -> Axes:
     r"""Draw the :math:`\varepsilon`-pseudospectra boundaries with the eigenvalues.

@@ -212,3 +212,37 @@ def test_power_method_radius_is_null_when_it_does_not_converge(tmp_path: Path) -
     m = _analyze_json(tmp_path / "d.npy", "--eps", "0.1")["matrices"][0]
     assert m["power_converged"] is True
     assert m["spectral_radius_power"] == pytest.approx(2.0, rel=1e-9)
+
+
+def test_nru_memory_block_is_reported_not_hidden(tmp_path: Path) -> None:
+    import torch
+
+    from tests.models.test_formats import _nru_state
+
+    torch.save(_nru_state(inputs=3, hidden=6, memory=4), tmp_path / "model.p")
+    data = _analyze_json(tmp_path / "model.p", "--eps", "0.1")
+    assert data["format"] == "nru"
+    assert [m["name"] for m in data["matrices"]] == ["W"]
+    assert data["other_blocks"] == {"memory": [6, 4]}
+    result = invoke(["analyze", tmp_path / "model.p", "--eps", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    assert "memory: 6x4 block" in result.stdout
+
+
+def test_exprnn_cache_difference_is_printed(tmp_path: Path) -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((5, 5))
+    S = np.triu(A, 1) - np.triu(A, 1).T
+    stale = scipy.linalg.expm(S) + 0.01  # a cached _B from before the last optimizer step
+    state = {
+        "rnn.recurrent_kernel.A": torch.tensor(A),
+        "rnn.recurrent_kernel.base": torch.eye(5, dtype=torch.float64),
+        "rnn.recurrent_kernel._B": torch.tensor(stale),
+    }
+    torch.save(state, tmp_path / "exprnn.pt")
+    result = invoke(["analyze", tmp_path / "exprnn.pt", "--eps", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    assert "format: exprnn" in result.stdout
+    assert "note:" in result.stdout and "_B" in result.stdout

@@ -268,3 +268,13 @@ def test_projection_rejects_bad_bound(bound: object) -> None:
 def test_projection_rejects_unknown_kind() -> None:
     with pytest.raises(ValueError, match="'unit'"):
         spectra.project(np.eye(2), kind="unit")  # type: ignore[arg-type]
+
+
+def test_positional_arguments_of_the_documented_signatures() -> None:
+    A = np.array([[0.5, 2.0], [0.0, 0.25]])
+    assert spectra.henrici(A, True) == spectra.henrici(A, relative=True)
+    assert spectra.spectral_radius(A, "power") == pytest.approx(0.5, rel=1e-9)
+    assert spectra.spectral_norm(A, "power") == pytest.approx(np.linalg.norm(A, 2), rel=1e-9)
+    assert np.array_equal(
+        spectra.project(A, 1.0, "clip"), spectra.project(A, bound=1.0, kind="clip")
+    )
