@@ -236,8 +236,9 @@ class Session:
         """
         reseed(self.device, seed)
         attack = _minimal_attack(name, norm, steps=steps, binary_search_steps=binary_search_steps)
-        _, _, success = attack(self._fmodel, x, y, epsilons=[float(e) for e in epsilons])
-        return success.to(torch.bool)
+        _, clipped, success = attack(self._fmodel, x, y, epsilons=[float(e) for e in epsilons])
+        inside = torch.stack([self._in_bounds(xpc) for xpc in clipped])
+        return success.to(torch.bool) & inside
 
     def minimal(
         self,
@@ -290,7 +291,15 @@ class Session:
         reseed(self.device, seed)
         attack = _minimal_attack(name, norm, steps=steps, binary_search_steps=binary_search_steps)
         adversarial, _, success = attack(self._fmodel, x, y, epsilons=None)
-        return adversarial.detach(), success.to(torch.bool)
+        return adversarial.detach(), success.to(torch.bool) & self._in_bounds(adversarial)
+
+    def _in_bounds(self, xp: torch.Tensor) -> torch.Tensor:
+        # foolbox's C&W returns zeros for samples it failed on; where 0 lies outside the
+        # bounds such a "success" is not an admissible input and must not count.
+        lo, hi = self.bounds
+        slack = 1e-6 * (hi - lo)
+        flat = xp.detach().flatten(1)
+        return ((flat >= lo - slack) & (flat <= hi + slack)).all(dim=1)
 
 
 @contextlib.contextmanager

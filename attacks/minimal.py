@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,10 +65,20 @@ def perturbation_norms(delta: torch.Tensor, norm: str) -> torch.Tensor:
 def _quantiles(values: np.ndarray) -> tuple[float, float, float] | None:
     if values.size == 0:
         return None
-    with np.errstate(invalid="ignore"):
-        q = np.quantile(values, [0.25, 0.5, 0.75])
-    q = np.where(np.isnan(q), np.inf, q)
-    return float(q[0]), float(q[1]), float(q[2])
+    # numpy's linear interpolation gives inf * 0 = NaN at an exact order statistic next to an
+    # unbroken (inf) sample; interpolate by hand so an exact position returns that value.
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    out = []
+    for p in (0.25, 0.5, 0.75):
+        pos = p * (v.size - 1)
+        lo, frac = int(np.floor(pos)), pos - np.floor(pos)
+        if frac == 0:
+            out.append(float(v[lo]))
+        elif math.isinf(v[lo + 1]):
+            out.append(math.inf)
+        else:
+            out.append(float(v[lo] + frac * (v[lo + 1] - v[lo])))
+    return out[0], out[1], out[2]
 
 
 @dataclass(frozen=True)

@@ -610,15 +610,8 @@ def _load_own(directory: Path) -> Checkpoint:
     model.eval()
     with torch.no_grad():
         matrices = {k: v.detach().clone() for k, v in model.recurrent_matrices().items()}
-        principal_matrix = model.recurrent_matrix()
-    principal = next(
-        (
-            k
-            for k, v in matrices.items()
-            if v.shape == principal_matrix.shape and torch.equal(v, principal_matrix)
-        ),
-        next(iter(matrices), None),
-    )
+    # by name: equal blocks (e.g. all-zero LSTM gates) must not shadow the principal one
+    principal = model.PRINCIPAL if model.PRINCIPAL in matrices else next(iter(matrices), None)
     kind = str(config["kind"])
     return Checkpoint(
         source=str(directory),

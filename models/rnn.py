@@ -114,6 +114,8 @@ class RNN(RecurrentModel):
             return
         with torch.no_grad():
             W = self.W.detach().double()
+            if not bool(torch.isfinite(W).all()):
+                return  # diverged: leave it to the training loop to report, not to LAPACK
             if self.constrain == "radius":
                 rho = torch.linalg.eigvals(W).abs().max()
                 if rho > 1.0:

@@ -555,7 +555,7 @@ def _restore(
     generator: torch.Generator,
     settings: dict[str, Any],
 ) -> int:
-    state = torch.load(path, weights_only=True)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     saved = state["settings"]
     if saved != settings:
         differ = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))

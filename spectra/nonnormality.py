@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from spectra._validation import as_square
 from spectra.errors import IllConditionedWarning
-from spectra.schur import _complex_schur, _roundoff_level
+from spectra.schur import _complex_schur, _frobenius, _roundoff_level
 
 __all__ = ["eigenvector_condition", "henrici", "orthogonality_error"]
 
@@ -74,10 +74,10 @@ def henrici(A: ArrayLike, relative: bool = False) -> float:
     """
     arr = as_square(A)
     T, _ = _complex_schur(arr)
-    departure = float(np.linalg.norm(np.triu(T, 1)))
+    departure = _frobenius(np.triu(T, 1))
     if not relative:
         return departure
-    frob = float(np.linalg.norm(arr))
+    frob = _frobenius(arr)
     return departure / frob if frob > 0 else 0.0
 
 
@@ -123,7 +123,7 @@ def eigenvector_condition(A: ArrayLike) -> float:
     arr = as_square(A)
     n = arr.shape[0]
     T, _ = _complex_schur(arr)
-    frob = float(np.linalg.norm(arr))
+    frob = _frobenius(arr)
     clean = np.triu(T)
     noise = np.triu(np.abs(clean) <= _roundoff_level(T, frob), 1)
     clean[noise] = 0.0

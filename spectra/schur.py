@@ -50,6 +50,17 @@ def _complex_schur(A: NDArray[Any]) -> tuple[NDArray[np.complex128], NDArray[np.
     return np.triu(T).astype(np.complex128, copy=False), Z.astype(np.complex128, copy=False)
 
 
+def _frobenius(X: NDArray[Any]) -> float:
+    """Return the Frobenius norm of `X` without overflow or underflow of the squared entries."""
+    V = np.ascontiguousarray(X)
+    V = V.view(np.float64) if V.dtype.kind == "c" else V.astype(np.float64, copy=False)
+    top = float(np.abs(V).max())
+    if top == 0.0:
+        return 0.0
+    _, e = np.frexp(top)  # scale by an exact power of two
+    return float(np.ldexp(np.linalg.norm(np.ldexp(V, -e)), e))
+
+
 def _roundoff_level(T: NDArray[np.complex128], frobenius: float) -> float:
     """Return the size below which a strictly upper entry of ``T`` is rounding noise."""
     n = T.shape[0]
@@ -304,8 +315,8 @@ def chains(A: ArrayLike, *, threshold: float = 0.1, rtol: float = 1e-5) -> Chain
         raise ValueError(f"rtol must be a non-negative number, got {rtol!r}")
     T, _ = _complex_schur(arr)
     N = np.triu(T, 1)
-    frob = float(np.linalg.norm(arr))
-    fraction = float(np.linalg.norm(N) / frob) if frob > 0 else 0.0
+    frob = _frobenius(arr)
+    fraction = _frobenius(N) / frob if frob > 0 else 0.0
     magnitude = np.abs(N)
     largest = float(magnitude.max())
     floor = max(_roundoff_level(T, frob), rtol * frob)

@@ -71,6 +71,11 @@ def transient_growth(A: ArrayLike, steps: int) -> NDArray[np.float64]:
     steps = check_count(steps, "steps", minimum=0)
     log_growth = np.full(steps + 1, -np.inf)
     log_growth[0] = 0.0
+    # Scale by a power of two near the largest entry (exact), so that one product of the
+    # normalised power with A cannot overflow even when ||A||_2 is beyond the float64 range.
+    top = float(np.abs(arr).max())
+    unit = float(2.0 ** np.round(np.log2(top))) if top > 0 else 1.0
+    arr = arr / unit
     P = np.eye(arr.shape[0], dtype=arr.dtype)  # A^k / exp(log_scale)
     log_scale = 0.0
     for k in range(1, steps + 1):
@@ -78,7 +83,7 @@ def transient_growth(A: ArrayLike, steps: int) -> NDArray[np.float64]:
         size = float(np.linalg.norm(P, 2))
         if size == 0.0:
             break  # nilpotent: every later power is zero too
-        log_scale += np.log(size)
+        log_scale += np.log(size) + np.log(unit)
         log_growth[k] = log_scale
         P /= size
     with np.errstate(over="ignore"):

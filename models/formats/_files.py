@@ -167,6 +167,8 @@ def _npy_header(fh: Any) -> tuple[tuple[int, ...], str]:
 def _array_to_tensor(array: np.ndarray) -> torch.Tensor | None:
     if array.dtype.kind not in "biufc" or array.dtype.kind == "b":
         return None
+    if not array.dtype.isnative:  # big-endian files: torch only takes the native byte order
+        array = array.astype(array.dtype.newbyteorder("="))
     return torch.from_numpy(np.ascontiguousarray(array))
 
 

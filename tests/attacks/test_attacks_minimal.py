@@ -86,3 +86,36 @@ def test_unbroken_samples_are_infinite_and_null_in_json(kit, data):
     out = json.loads(json.dumps(m.to_dict(), allow_nan=False))
     assert out["median"] is None
     assert all(v is None for v, ok in zip(out["norms"], correct, strict=True) if ok)
+
+
+def test_quartiles_at_an_exact_order_statistic_next_to_unbroken_samples():
+    from attacks.minimal import _quantiles
+
+    # median of 5 is the 3rd value exactly; numpy's lerp gives inf * 0 = NaN there
+    assert _quantiles(np.array([3.0, np.inf, 1.0, np.inf, 2.0])) == (2.0, 3.0, np.inf)
+    assert _quantiles(np.array([1.0, 2.0, 3.0, 4.0, np.inf])) == (2.0, 3.0, 4.0)
+    assert _quantiles(np.array([0.1, 0.2, 0.3, 0.5])) == pytest.approx(
+        tuple(np.quantile([0.1, 0.2, 0.3, 0.5], [0.25, 0.5, 0.75]))
+    )
+
+
+class _SafeInBounds(torch.nn.Module):
+    """Class 0 everywhere on [0.5, 1.5]; class 1 only near 0, outside the bounds."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        a = 10 - 100 * torch.relu(0.4 - x.flatten(1).mean(1)) * self.w
+        return torch.stack([a, torch.zeros_like(a)], 1)
+
+
+def test_cw_failures_outside_the_bounds_are_not_adversarial():
+    # foolbox's C&W returns zeros where it fails; 0 is outside these bounds
+    x, y = torch.ones(3, 4, 2), torch.zeros(3, dtype=torch.int64)
+    kw = {"norm": "l2", "attacks": ("cw",), "steps": 5, "bounds": (0.5, 1.5)}
+    m = attacks.minimal_perturbation(_SafeInBounds(), x, y, binary_search_steps=2, **kw)
+    assert m.norms == (float("inf"),) * 3 and m.success_rate == 0.0
+    curve = attacks.adversarial(_SafeInBounds(), x, y, epsilons=[0.5, 10.0], **kw)
+    assert curve.robust_accuracy == (1.0, 1.0)

@@ -518,3 +518,22 @@ def test_list_tensors_every_container(tmp_path: Path) -> None:
     assert listed == set(models.load(directory).model.state_dict())  # type: ignore[union-attr]
     with pytest.raises(CheckpointError, match="no such file"):
         models.list_tensors(tmp_path / "missing.pt")
+
+
+def test_principal_block_is_chosen_by_name_when_blocks_are_equal(tmp_path: Path) -> None:
+    model = models.build("lstm", input_size=1, hidden_size=3, output_size=1)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.zero_()  # all four gate blocks equal
+    ckpt = models.load(models.save(model, tmp_path / "ckpt"))
+    assert ckpt.principal == "g"
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_big_endian_numpy_matrix(tmp_path: Path, suffix: str) -> None:
+    W = np.arange(9.0).reshape(3, 3).astype(">f4")
+    path = tmp_path / f"W{suffix}"
+    if suffix == ".npy":
+        np.save(path, W)
+    else:
+        np.savez(path, W=W)
+    assert np.array_equal(models.load(path).recurrent_matrix().numpy(), W)

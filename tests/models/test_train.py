@@ -391,3 +391,15 @@ def test_plain_module_trains_but_needs_a_built_model_to_save(
     assert not any(tmp_path.iterdir())  # refused before training or writing anything
     with pytest.raises(InvalidOptionError, match=r"needs a model built by models\.build"):
         models.train(_PlainGRU(), digits, steps=2, batch_size=4, lr=1e-3, constrain="norm")
+
+
+@pytest.mark.parametrize("constrain", ["radius", "norm"])
+def test_constrained_divergence_is_reported_not_a_lapack_error(
+    digits: tasks.Task, constrain: str
+) -> None:
+    model = _rnn(constrain=constrain)
+    model.W.register_hook(lambda g: torch.full_like(g, math.nan))  # finite loss, NaN gradient
+    with pytest.raises(TrainingDivergedError, match="diverged at step 2"):
+        models.train(
+            model, digits, steps=3, batch_size=8, lr=1e-3, constrain=constrain, checkpoint_every=3
+        )

@@ -140,3 +140,15 @@ def test_orthogonality_error() -> None:
     assert spectra.orthogonality_error(2.0 * np.eye(4)) == pytest.approx(3.0 * 2.0)
     A = np.random.default_rng(1).standard_normal((5, 5))
     assert spectra.orthogonality_error(A) == pytest.approx(np.linalg.norm(A.T @ A - np.eye(5)))
+
+
+@pytest.mark.parametrize("scale", [1e-310, 1e-200, 1e200])
+def test_nonnormality_measures_scale_invariant_at_extreme_scales(scale: float) -> None:
+    # The Frobenius norms must not overflow or underflow in their squared entries.
+    J = jordan(5, 0.0)
+    assert spectra.henrici(scale * J) == pytest.approx(2.0 * scale, rel=1e-12)
+    assert spectra.henrici(scale * J, relative=True) == pytest.approx(1.0, rel=1e-12)
+    A = np.array([[1.0, 1.0], [0.0, 2.0]])
+    assert spectra.eigenvector_condition(scale * A) == pytest.approx(
+        spectra.eigenvector_condition(A), rel=1e-10
+    )

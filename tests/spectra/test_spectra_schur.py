@@ -170,3 +170,10 @@ def test_chains_ignore_float32_rounding_of_an_orthogonal_matrix() -> None:
 def test_chains_rtol_is_validated() -> None:
     with pytest.raises(ValueError, match="rtol"):
         spectra.chains(np.eye(3), rtol=-1.0)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_chains_scale_invariant_at_extreme_scales(scale: float) -> None:
+    report = spectra.chains(scale * chain(5))
+    assert report.length == 5
+    assert report.nonnormal_fraction == pytest.approx(1.0, rel=1e-12)

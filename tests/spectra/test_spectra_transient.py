@@ -144,3 +144,12 @@ def test_kreiss_complex_matrix() -> None:
 def test_kreiss_grows_with_non_normality() -> None:
     values = [spectra.kreiss_lower_bound(np.array([[0.5, c], [0.0, 0.5]])) for c in (1, 4, 16)]
     assert values[0] < values[1] < values[2]
+
+
+def test_transient_growth_overflowing_norm_stays_inf() -> None:
+    # ||A||_2 = 3e308 overflows: every later power must stay inf, not drop to 0.
+    growth = spectra.transient_growth(1e308 * np.ones((3, 3)), 3)
+    assert growth[0] == 1.0
+    assert np.isposinf(growth[1:]).all()
+    small = spectra.transient_growth(1e-100 * np.ones((3, 3)), 2)
+    np.testing.assert_allclose(small, [1.0, 3e-100, 9e-200], rtol=1e-12)
