@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from spectra.errors import NonFiniteError, NonNumericError
+from spectra._validation import as_numeric
+from spectra.errors import NonFiniteError
 
 __all__ = ["as_vector", "check_choice", "check_count", "check_fraction"]
 
@@ -129,12 +130,7 @@ def as_vector(
     NonFiniteError
         If `v` contains NaN or infinite entries.
     """
-    try:
-        arr = np.asarray(v)
-    except (ValueError, TypeError) as exc:
-        raise NonNumericError(f"{name} is not a numeric array: {exc}") from None
-    if arr.dtype.kind not in "iufc":
-        raise NonNumericError(f"expected a numeric vector for {name}, got dtype {arr.dtype}")
+    arr = as_numeric(v, name, what="a numeric vector")
     if arr.shape != (n,):
         raise ValueError(f"expected a vector of shape ({n},) for {name}, got shape {arr.shape}")
     arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64, copy=False)

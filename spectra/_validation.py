@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -34,12 +36,7 @@ def as_square(A: ArrayLike, name: str = "A") -> NDArray[np.floating] | NDArray[n
     NonFiniteError
         If `A` contains NaN or infinite entries.
     """
-    try:
-        arr = np.asarray(A)
-    except (ValueError, TypeError) as exc:  # ragged nested sequences
-        raise NonNumericError(f"{name} is not a numeric array: {exc}") from None
-    if arr.dtype.kind not in "iufc":
-        raise NonNumericError(f"expected a numeric matrix for {name}, got dtype {arr.dtype}")
+    arr = as_numeric(A, name, what="a numeric matrix")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise NonSquareError(f"expected a square matrix for {name}, got shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -48,6 +45,37 @@ def as_square(A: ArrayLike, name: str = "A") -> NDArray[np.floating] | NDArray[n
     if not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise NonFiniteError(f"{name} has {bad} NaN or infinite entries (shape {arr.shape})")
+    return arr
+
+
+def as_numeric(x: ArrayLike, name: str, *, what: str = "a numeric array") -> NDArray[Any]:
+    """Return `x` as a numpy array of integer, real or complex dtype, or raise NonNumericError.
+
+    Parameters
+    ----------
+    x : array_like
+        Value to convert.
+    name : str
+        Name of the argument, used in error messages.
+    what : str, optional
+        What was expected, used in the error message (e.g. ``"a numeric vector"``).
+
+    Returns
+    -------
+    ndarray
+        `x` as an array (not copied when it already is one).
+
+    Raises
+    ------
+    NonNumericError
+        If `x` is ragged or not numeric (strings, objects, booleans).
+    """
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise NonNumericError(f"{name} is not a numeric array: {exc}") from None
+    if arr.dtype.kind not in "iufc":
+        raise NonNumericError(f"expected {what} for {name}, got dtype {arr.dtype}")
     return arr
 
 

@@ -31,8 +31,8 @@ from scipy.optimize import minimize_scalar
 
 from spectra._inverse_lanczos import ResolventSolver
 from spectra._serialize import jsonable
-from spectra._validation import as_square, check_positive
-from spectra.errors import GridTooLargeError, NonFiniteError, NonNumericError
+from spectra._validation import as_numeric, as_square, check_positive
+from spectra.errors import GridTooLargeError, NonFiniteError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -208,13 +208,7 @@ def _check_seed(seed: int) -> int:
 
 
 def _as_points(z: ArrayLike) -> NDArray[np.complex128]:
-    try:
-        arr = np.asarray(z)
-    except (ValueError, TypeError) as exc:
-        raise NonNumericError(f"z is not a numeric array: {exc}") from None
-    if arr.dtype.kind not in "iufc":
-        raise NonNumericError(f"expected numeric points z, got dtype {arr.dtype}")
-    arr = arr.astype(np.complex128)
+    arr = as_numeric(z, "z", what="numeric points").astype(np.complex128)
     if not np.isfinite(arr).all():
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         raise NonFiniteError(f"z has {bad} NaN or infinite entries (shape {arr.shape})")
