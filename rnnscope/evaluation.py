@@ -288,8 +288,8 @@ class EvaluationSettings:
     """
 
     samples: int = 128
-    linf_eps: tuple[float, ...] = (0.01, 0.03, 0.1)
-    l2_eps: tuple[float, ...] = (0.1, 0.3, 1.0)
+    linf_eps: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
+    l2_eps: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0)
     weight_eps: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
     attacks: tuple[str, ...] = ("fgsm", "pgd")
     minimal_attacks: tuple[str, ...] = ("deepfool", "fmn")

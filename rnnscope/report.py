@@ -83,8 +83,8 @@ class ReportSettings:
     """
 
     samples: int = 128
-    linf_eps: tuple[float, ...] = (0.01, 0.03, 0.1)
-    l2_eps: tuple[float, ...] = (0.1, 0.3, 1.0)
+    linf_eps: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
+    l2_eps: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0)
     pseudo_eps: tuple[float, ...] = DEFAULT_EPS
     weight_eps: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
     attacks: tuple[str, ...] = ("fgsm", "pgd")
