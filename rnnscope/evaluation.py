@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -298,7 +298,6 @@ class EvaluationSettings:
     noise_draws: int = 10
     weight_draws: int = 5
     seed: int = 0
-    timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings.
@@ -306,7 +305,7 @@ class EvaluationSettings:
         Returns
         -------
         dict
-            Every setting except the timing scratch space.
+            Every setting, tuples as lists.
 
         Examples
         --------

@@ -18,7 +18,7 @@ import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,8 @@ _TITLE = "rnnscope robustness report"
 
 
 @dataclass(frozen=True)
-class ReportSettings:
-    """Settings of a report.
+class ReportSettings(EvaluationSettings):
+    """Settings of a report: the robustness settings plus the spectral ones.
 
     Attributes
     ----------
@@ -57,8 +57,6 @@ class ReportSettings:
         Test sequences attacked per model.
     linf_eps, l2_eps : tuple of float
         Budgets of the two threat models (input units).
-    pseudo_eps : tuple of float
-        Perturbation sizes of the pseudospectral radius and the pseudospectrum contours.
     weight_eps : tuple of float
         Relative weight-noise sizes.
     attacks : tuple of str
@@ -71,10 +69,12 @@ class ReportSettings:
         Iterations of the minimisation attacks.
     noise_draws, weight_draws : int
         Random draws of the input-noise and weight-noise curves.
-    grid : int
-        Pseudospectrum grid points per axis.
     seed : int
         Seed of every random choice.
+    pseudo_eps : tuple of float
+        Perturbation sizes of the pseudospectral radius and the pseudospectrum contours.
+    grid : int
+        Pseudospectrum grid points per axis.
 
     Examples
     --------
@@ -82,19 +82,8 @@ class ReportSettings:
     32
     """
 
-    samples: int = 128
-    linf_eps: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
-    l2_eps: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0)
     pseudo_eps: tuple[float, ...] = DEFAULT_EPS
-    weight_eps: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
-    attacks: tuple[str, ...] = ("fgsm", "pgd")
-    minimal_attacks: tuple[str, ...] = ("deepfool", "fmn")
-    steps: int = 20
-    minimal_steps: int = 50
-    noise_draws: int = 10
-    weight_draws: int = 5
     grid: int = 80
-    seed: int = 0
 
     def evaluation(self) -> EvaluationSettings:
         """Return the robustness part of the settings.
@@ -109,18 +98,9 @@ class ReportSettings:
         >>> ReportSettings(seed=3).evaluation().seed
         3
         """
+        values = {f.name: getattr(self, f.name) for f in fields(EvaluationSettings)}
         return EvaluationSettings(
-            samples=self.samples,
-            linf_eps=tuple(self.linf_eps),
-            l2_eps=tuple(self.l2_eps),
-            weight_eps=tuple(self.weight_eps),
-            attacks=tuple(self.attacks),
-            minimal_attacks=tuple(self.minimal_attacks),
-            steps=self.steps,
-            minimal_steps=self.minimal_steps,
-            noise_draws=self.noise_draws,
-            weight_draws=self.weight_draws,
-            seed=self.seed,
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +117,7 @@ class ReportSettings:
         80
         """
         return {
-            **self.evaluation().to_dict(),
+            **super().to_dict(),
             "pseudo_eps": list(self.pseudo_eps),
             "grid": self.grid,
         }
