@@ -36,18 +36,44 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     return a
 
 
+def _power_of_two_scale(X: NDArray[Any], k: int) -> NDArray[Any]:
+    """Return ``X * 2**k`` exactly (up to underflow), also when ``2**k`` itself would overflow."""
+    V = np.ascontiguousarray(X)
+    if V.dtype.kind == "c":
+        out = np.ldexp(V.view(np.float64), k).view(np.complex128)
+        return out.reshape(V.shape)
+    return np.ldexp(V.astype(np.float64, copy=False), k)
+
+
+def _exponent(X: NDArray[Any]) -> int:
+    """Binary exponent ``e`` with ``max |X_ij| / 2**e`` in [0.5, 1), 0 for a zero matrix."""
+    V = np.ascontiguousarray(X)
+    V = V.view(np.float64) if V.dtype.kind == "c" else V
+    top = float(np.abs(V).max())
+    return int(np.frexp(top)[1]) if top > 0.0 else 0
+
+
 def _complex_schur(A: NDArray[Any]) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
     """Return ``(T, Z)`` of the complex Schur form of a checked square matrix.
 
     A real matrix goes through the real Schur form and :func:`scipy.linalg.rsf2csf`, which is
-    about twice as fast as complex arithmetic and keeps real eigenvalues exactly real.
+    about twice as fast as complex arithmetic and keeps real eigenvalues exactly real. The
+    matrix is first scaled by the power of two that brings its largest entry into [0.5, 1),
+    and `T` is scaled back afterwards: both steps are exact, and they keep the reduction (and
+    :func:`~scipy.linalg.rsf2csf` in particular, which breaks down for entries beyond about
+    :math:`10^{\pm 140}`) away from overflow and underflow.
     """
-    if A.dtype.kind == "c":
-        T, Z = scipy.linalg.schur(A, output="complex", check_finite=False)
+    e = _exponent(A)
+    scaled = _power_of_two_scale(A, -e) if e else A
+    if scaled.dtype.kind == "c":
+        T, Z = scipy.linalg.schur(scaled, output="complex", check_finite=False)
     else:
-        T, Z = scipy.linalg.schur(A, output="real", check_finite=False)
+        T, Z = scipy.linalg.schur(scaled, output="real", check_finite=False)
         T, Z = scipy.linalg.rsf2csf(T, Z, check_finite=False)
-    return np.triu(T).astype(np.complex128, copy=False), Z.astype(np.complex128, copy=False)
+    T = np.triu(T).astype(np.complex128, copy=False)
+    if e:
+        T = _power_of_two_scale(T, e)
+    return T, Z.astype(np.complex128, copy=False)
 
 
 def _frobenius(X: NDArray[Any]) -> float:

@@ -177,3 +177,48 @@ def test_chains_scale_invariant_at_extreme_scales(scale: float) -> None:
     report = spectra.chains(scale * chain(5))
     assert report.length == 5
     assert report.nonnormal_fraction == pytest.approx(1.0, rel=1e-12)
+
+
+def _extreme_cases() -> list[np.ndarray]:
+    rng = np.random.default_rng(5)
+    return [
+        np.array([[1.0, 2.0], [-3.0, 1.0]]),  # a complex pair of a real matrix
+        rng.standard_normal((9, 9)),
+        rng.standard_normal((6, 6)) + 1j * rng.standard_normal((6, 6)),
+        _hidden(chain(6, alpha=0.7) + np.diag(np.linspace(-0.5, 0.5, 6)), seed=3),
+    ]
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+@pytest.mark.parametrize("case", range(4))
+def test_schur_exact_at_extreme_scales(scale: float, case: int) -> None:
+    # The real-to-complex conversion of the real Schur form breaks beyond about 1e+-140
+    # unless the matrix is scaled first: the eigenvalues of 1e-160 * [[1, 2], [-3, 1]] came
+    # out as [1e-160, 1e-160] with a 77 % reconstruction error.
+    B = _extreme_cases()[case]
+    n = B.shape[0]
+    A = scale * B
+    sf = spectra.schur(A)
+    reconstructed = (sf.Z @ sf.T @ sf.Z.conj().T) / scale  # no overflow: |Z| <= 1
+    assert np.linalg.norm(reconstructed - B) <= 100 * n * EPS * np.linalg.norm(B)
+    assert np.linalg.norm(sf.Z.conj().T @ sf.Z - np.eye(n)) <= 100 * n * EPS
+    reference = np.linalg.eigvals(B)
+    assert _matching_distance(sf.eigenvalues / scale, reference) <= 1e-8 * np.linalg.norm(B)
+    assert np.array_equal(sf.nonnormal_part, np.triu(sf.T, 1))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+@pytest.mark.parametrize("case", range(4))
+def test_schur_measures_scale_equivariant_at_extreme_scales(scale: float, case: int) -> None:
+    B = _extreme_cases()[case]
+    A = scale * B
+    assert spectra.henrici(A) / scale == pytest.approx(spectra.henrici(B), rel=1e-9)
+    assert spectra.henrici(A, relative=True) == pytest.approx(
+        spectra.henrici(B, relative=True), rel=1e-9
+    )
+    assert spectra.eigenvector_condition(A) == pytest.approx(
+        spectra.eigenvector_condition(B), rel=1e-8
+    )
+    scaled, plain = spectra.chains(A), spectra.chains(B)
+    assert (scaled.length, scaled.path) == (plain.length, plain.path)
+    assert scaled.nonnormal_fraction == pytest.approx(plain.nonnormal_fraction, rel=1e-9)
