@@ -54,7 +54,7 @@ def _exponent(X: NDArray[Any]) -> int:
 
 
 def _complex_schur(A: NDArray[Any]) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
-    """Return ``(T, Z)`` of the complex Schur form of a checked square matrix.
+    r"""Return ``(T, Z)`` of the complex Schur form of a checked square matrix.
 
     A real matrix goes through the real Schur form and :func:`scipy.linalg.rsf2csf`, which is
     about twice as fast as complex arithmetic and keeps real eigenvalues exactly real. The
