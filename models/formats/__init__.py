@@ -9,7 +9,14 @@ convention ``h_t = f(W h_{t-1} + ...)``:
 * :mod:`models.formats.torch_rnn`: ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` and their cells;
 * :mod:`models.formats.matrix`: bare matrices and tensors named with ``matrix=``.
 
-Users reach them through :func:`models.load`.
+Users reach them through :func:`models.load`. Before any tensor is read, the file must be a
+regular file, its headers must not declare more data than it holds, and its sizes must fit the
+limits of :mod:`models.formats._limits`: no matrix with both sides above ``max_size``
+(:data:`DEFAULT_MAX_SIZE` = 4096, as the analysis of an N×N matrix is O(N³)) and at most
+``128·max_size²`` bytes in all (2 GiB at the default); a nesting of mappings and lists at most
+100 levels deep. Violations raise :class:`FormatError` or its subclasses
+:class:`SizeLimitError` and :class:`NotRegularFileError`, which are
+:class:`models.errors.ModelsError` and :class:`ValueError`.
 """
 
 from __future__ import annotations
@@ -21,8 +28,18 @@ import torch
 
 from models.formats import exprnn, matrix, nnrnn, nru, torch_rnn
 from models.formats._common import FormatError, Found, nonfinite_count
+from models.formats._limits import DEFAULT_MAX_SIZE, NotRegularFileError, SizeLimitError
 
-__all__ = ["RECOGNISERS", "FormatError", "Found", "matrix", "recognise"]
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "RECOGNISERS",
+    "FormatError",
+    "Found",
+    "NotRegularFileError",
+    "SizeLimitError",
+    "matrix",
+    "recognise",
+]
 
 #: Recognisers tried in order; the first one that matches gives the format.
 RECOGNISERS: tuple[Callable[[Mapping[str, torch.Tensor]], Found | None], ...] = (

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from models.errors import ModelsError
+
 __all__ = [
     "FormatError",
     "Found",
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-class FormatError(Exception):
+class FormatError(ModelsError, ValueError):
     """A problem with the contents of a file; the caller adds the path to the message."""
 
 
@@ -94,8 +96,8 @@ class Found:
 def as_float(tensor: torch.Tensor) -> torch.Tensor | None:
     """Return ``tensor`` detached as a float tensor of at least 32 bits, or ``None``.
 
-    Integers become float64, half precision becomes float32, float32/float64/complex stay as
-    they are; booleans and other non-numeric types give ``None``.
+    Integers become float64, half precision and float8 become float32, float32/float64/complex
+    stay as they are; booleans and other non-numeric types give ``None``.
     """
     t = tensor.detach()
     if t.dtype == torch.bool or t.layout != torch.strided:
@@ -103,7 +105,8 @@ def as_float(tensor: torch.Tensor) -> torch.Tensor | None:
     if t.is_complex():
         return t
     if t.is_floating_point():
-        return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+        # half precision and the float8 types become float32: few operations support them
+        return t.float() if t.element_size() < 4 else t
     return t.to(torch.float64)
 
 
@@ -126,7 +129,9 @@ def layer_config(layers: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def nonfinite_count(tensor: torch.Tensor) -> int:
-    """Return the number of NaN or infinite entries of ``tensor``."""
+    """Return the number of NaN or infinite entries of ``tensor`` (of any floating dtype)."""
+    if tensor.is_floating_point() and tensor.element_size() < 2:
+        tensor = tensor.float()  # isfinite is not implemented for the float8 types
     return int((~torch.isfinite(tensor)).sum().item())
 
 
