@@ -30,16 +30,15 @@ def parse_floats(text: str, *, name: str, allow_zero: bool = False) -> list[floa
     Raises
     ------
     BadOptionError
-        If the list is empty, an entry is not a number, or a number is not positive and finite.
+        If the list or one of its items is empty, an entry is not a number, or a number is not
+        positive and finite.
 
     Examples
     --------
     >>> parse_floats("0.1, 1e-3", name="--eps")
     [0.001, 0.1]
     """
-    parts = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not parts:
-        raise BadOptionError(f"{name} needs at least one number, got {text!r}")
+    parts = _items(text, name=name, what="number")
     values = []
     for part in parts:
         try:
@@ -51,6 +50,19 @@ def parse_floats(text: str, *, name: str, allow_zero: bool = False) -> list[floa
             raise BadOptionError(f"{name} must be {kind} finite numbers, got {value!r}")
         values.append(value)
     return sorted(set(values))
+
+
+def _items(text: str, *, name: str, what: str) -> list[str]:
+    """Split a comma-separated list; an empty list or an empty item is an error."""
+    raw = str(text)
+    if not raw.strip():
+        raise BadOptionError(f"{name} needs at least one {what}, got {raw!r}")
+    parts = [part.strip() for part in raw.split(",")]
+    if any(not part for part in parts):
+        raise BadOptionError(
+            f"{name} has an empty item in {raw!r}; separate the values with single commas"
+        )
+    return parts
 
 
 def parse_choice(value: str, *, name: str, choices: Iterable[str]) -> str:
@@ -107,16 +119,14 @@ def parse_names(text: str, *, name: str, choices: Sequence[str]) -> list[str]:
     Raises
     ------
     BadOptionError
-        If the list is empty or contains an unknown name.
+        If the list or one of its items is empty, or it contains an unknown name.
 
     Examples
     --------
     >>> parse_names("pgd, fgsm", name="--attacks", choices=("fgsm", "pgd"))
     ['pgd', 'fgsm']
     """
-    parts = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not parts:
-        raise BadOptionError(f"{name} needs at least one name, got {text!r}")
+    parts = _items(text, name=name, what="name")
     result: list[str] = []
     for part in parts:
         choice = parse_choice(part, name=name, choices=choices)
