@@ -8,9 +8,10 @@ makes the same figure byte-identical across runs.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,10 +28,12 @@ __all__ = [
     "figure_bytes",
     "inline_svg",
     "new_figure",
+    "plain_text",
     "plot_robustness",
     "plot_weight_noise",
     "safe_filename",
     "save_figure",
+    "unique_filenames",
 ]
 
 #: Suffixes accepted by :func:`save_figure`.
@@ -198,6 +201,75 @@ def safe_filename(name: str) -> str:
     """
     cleaned = _UNSAFE.sub("_", str(name)).strip("._") or "matrix"
     return cleaned
+
+
+#: Longest stem of a figure file name; longer ones are cut and marked with a hash.
+MAX_STEM = 96
+
+
+def unique_filenames(names: Iterable[str]) -> dict[str, str]:
+    """Map each name to a safe file name stem, distinct for distinct names.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names (matrix keys), in order; duplicates map to the same stem.
+
+    Returns
+    -------
+    dict of str to str
+        :func:`safe_filename` of each name, cut to :data:`MAX_STEM` characters. When two names
+        would share a stem (``"a b"``, ``"a_b"``, ``"a?b"``; or names differing only in case,
+        which collide on case-insensitive file systems), or a name had to be cut or changed,
+        the stem ends in ``-`` and 8 hex digits of the name's SHA-256, so the mapping is the
+        same on every run. A name already safe and unique keeps its stem.
+
+    Examples
+    --------
+    >>> stems = unique_filenames(["a b", "a_b", "a?b", "W"])
+    >>> stems["W"], len(set(stems.values()))
+    ('W', 4)
+    """
+    ordered = list(dict.fromkeys(str(n) for n in names))
+    base = {n: safe_filename(n)[:MAX_STEM] for n in ordered}
+    counts: dict[str, int] = {}
+    for stem in base.values():
+        counts[stem.lower()] = counts.get(stem.lower(), 0) + 1
+    out: dict[str, str] = {}
+    for name in ordered:
+        stem = base[name]
+        if counts[stem.lower()] > 1 or stem != name:
+            digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+            stem = f"{stem}-{digest}"
+        out[name] = stem
+    return out
+
+
+def plain_text(text: object) -> str:
+    r"""Return a name to show in a figure as plain text, never parsed as mathtext.
+
+    Matplotlib reads text between two ``$`` as mathtext, and a name such as ``$\foo$`` then
+    fails to parse; every ``$`` is escaped, and control characters are shown as escapes
+    (:func:`rnnscope.safetext.printable`).
+
+    Parameters
+    ----------
+    text : object
+        A name (matrix key, model name).
+
+    Returns
+    -------
+    str
+        Text that matplotlib draws as written.
+
+    Examples
+    --------
+    >>> plain_text("$\\alpha$")
+    '\\$\\alpha\\$'
+    """
+    from rnnscope.safetext import printable
+
+    return printable(text).replace("$", r"\$")
 
 
 def _accuracy_axes(ax: Axes, *, xlabel: str, title: str) -> None:
