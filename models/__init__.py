@@ -11,20 +11,41 @@ torch.Size([8, 30, 9])
 from models import errors, inits, tasks
 from models.base import RecurrentModel
 from models.build import KINDS, build
-from models.checkpoint import Checkpoint, TensorInfo, list_tensors, load, save
+from models.checkpoint import (
+    CONFIG_FILE,
+    LOCK_FILE,
+    METRICS_FILE,
+    STATE_FILE,
+    WEIGHTS_FILE,
+    Checkpoint,
+    TensorInfo,
+    list_tensors,
+    load,
+    read_config,
+    save,
+)
 from models.train import TrainResult, train
+from models.train_config import TrainConfig, TrainStep
 
 __all__ = [
+    "CONFIG_FILE",
     "KINDS",
+    "LOCK_FILE",
+    "METRICS_FILE",
+    "STATE_FILE",
+    "WEIGHTS_FILE",
     "Checkpoint",
     "RecurrentModel",
     "TensorInfo",
+    "TrainConfig",
     "TrainResult",
+    "TrainStep",
     "build",
     "errors",
     "inits",
     "list_tensors",
     "load",
+    "read_config",
     "save",
     "tasks",
     "train",

@@ -615,9 +615,9 @@ class MNIST1DTask(_DatasetTask):
 
     Examples
     --------
-    >>> task = get("mnist1d")  # doctest: +SKIP
-    >>> task.test_set()[0].shape  # doctest: +SKIP
-    torch.Size([1000, 40, 1])
+    >>> task = get("mnist1d")  # generated in a few seconds, then cached
+    >>> task.test_set()[0].shape, task.bounds
+    (torch.Size([1000, 40, 1]), (0.0, 1.0))
     """
 
     name = "mnist1d"

@@ -37,7 +37,8 @@ for name, constrain in [("free", None), ("radius", "radius")]:
         constrain=constrain,
         seed=0,
     )
-    result = models.train(model, task, steps=150, batch_size=32, lr=2e-3, seed=0)
+    config = models.TrainConfig(steps=150, batch_size=32, lr=2e-3, seed=0)
+    result = models.train(model, task, config)
     nets[name] = model
     print(f"{name}: test {result.metric_name} = {result.test_metric:.3f}")
 

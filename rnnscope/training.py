@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnscope.files import prepare_output_dir
+from rnnscope.logs import progress_bar
 
 __all__ = ["completed_run", "train_checkpoint"]
 
@@ -47,15 +47,14 @@ def completed_run(
     >>> completed_run("/no/such/folder", steps=10) is None
     True
     """
+    import models
+
     path = Path(folder)
-    config_path = path / "config.json"
-    if not config_path.is_file() or not (path / "model.safetensors").is_file():
+    if not (path / models.WEIGHTS_FILE).is_file():
         return None
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(config, dict):
+        config = models.read_config(path)
+    except models.errors.CheckpointError:
         return None
     training = config.get("training") or {}
     metrics = config.get("metrics") or {}
@@ -166,11 +165,7 @@ def train_checkpoint(
         readout=task_obj.readout,
         **model_options,
     )
-    folder = prepare_output_dir(out, what="--out")
-    logger.info("training %s on %s for %d steps into %s", kind, task, steps, folder)
-    result = models.train(
-        model,
-        task_obj,
+    config = models.TrainConfig(
         steps=steps,
         batch_size=batch_size,
         lr=lr,
@@ -178,10 +173,18 @@ def train_checkpoint(
         clip=clip,
         constrain=constrain,
         seed=seed,
-        out=folder,
         resume=resume,
-        progress=progress,
     )
+    folder = prepare_output_dir(out, what="--out")
+    logger.info("training %s on %s for %d steps into %s", kind, task, steps, folder)
+    with progress_bar(progress, steps, "training") as update:
+        done = [0]
+
+        def advance(record: models.TrainStep) -> None:
+            update(f"training (loss {record.loss:.4g})", advance=record.step - done[0])
+            done[0] = record.step
+
+        result = models.train(model, task_obj, config, out=folder, callback=advance)
     return {
         "kind": kind,
         "task": task_obj.name,

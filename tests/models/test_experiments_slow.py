@@ -45,7 +45,7 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
         readout=task.readout,
         **spec["options"],
     )
-    result = models.train(model, task, seed=spec["seed"], **spec["train"])
+    result = models.train(model, task, models.TrainConfig(seed=spec["seed"], **spec["train"]))
     return {**spec, "result": result.to_dict()}
 
 
