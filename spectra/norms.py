@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from spectra import _power as _power_impl
 from spectra._arguments import check_choice, check_count
 from spectra._serialize import jsonable
 from spectra._validation import as_square, check_positive
 from spectra.errors import NotConvergedWarning
+from spectra.schur import _exponent, _frobenius, _power_of_two_scale
 
 __all__ = ["PowerResult", "power_method", "project", "spectral_norm", "spectral_radius"]
 
@@ -30,12 +31,6 @@ logger = logging.getLogger(__name__)
 
 _METHODS = ("exact", "power")
 _PROJECTIONS = ("clip", "scale", "radius")
-#: Iterations between two stagnation checks of the plain power iteration.
-_WINDOW = 50
-#: Largest block of the subspace iterations tried after the plain power iteration.
-_MAX_BLOCK = 16
-#: Relative radius within which Ritz values count as one cluster in the accuracy test.
-_CLUSTER = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +44,12 @@ class PowerResult:
     vector : (N,) ndarray
         Unit-norm estimate of its eigenvector (complex when `value` is).
     iterations : int
-        Matrix-vector products used, over both stages.
+        Iterations used over all stages (an iteration of a block of :math:`p` vectors counts
+        once).
     converged : bool
-        Whether the relative residual :math:`\|Ax - \lambda x\| \le \mathrm{tol}\,|\lambda|` was
-        reached; when false, `value` is not to be trusted.
+        Whether the estimated forward error :math:`\hat\kappa\,\|Ax - \lambda x\|` (eigenvalue
+        condition estimate times residual) reached :math:`\mathrm{tol}\,|\lambda|`; when false,
+        `value` is not to be trusted.
 
     Examples
     --------
@@ -86,80 +83,6 @@ class PowerResult:
         }
 
 
-def _start_block(n: int, p: int, dtype: np.dtype[Any], rng: np.random.Generator) -> NDArray[Any]:
-    X = rng.standard_normal((n, p))
-    if dtype.kind == "c":
-        X = X + 1j * rng.standard_normal((n, p))
-    Q, _ = np.linalg.qr(X)
-    return Q
-
-
-def _single(
-    matvec: Callable[[NDArray[Any]], NDArray[Any]],
-    x: NDArray[Any],
-    tol: float,
-    maxiter: int,
-) -> tuple[Any, NDArray[Any], int, bool]:
-    """Plain power iteration with the Rayleigh quotient and a residual test.
-
-    Stops early, unconverged, when the residual did not halve over the last ``_WINDOW``
-    iterations: the dominant eigenvalue is then tied or nearly tied in modulus.
-    """
-    theta: Any = 0.0
-    checkpoint = np.inf
-    for it in range(1, maxiter + 1):
-        y = matvec(x)
-        theta = np.vdot(x, y)
-        residual = float(np.linalg.norm(y - theta * x))
-        ynorm = float(np.linalg.norm(y))
-        if ynorm == 0.0:  # x is an exact null vector: eigenvalue 0
-            return 0.0, x, it, True
-        if residual <= tol * abs(theta):
-            return theta, x, it, True
-        x = y / ynorm
-        if it % _WINDOW == 0:
-            if residual > 0.5 * checkpoint:
-                return theta, x, it, False
-            checkpoint = residual
-    return theta, x, maxiter, False
-
-
-def _block(
-    matvec: Callable[[NDArray[Any]], NDArray[Any]],
-    X: NDArray[Any],
-    tol: float,
-    maxiter: int,
-) -> tuple[Any, NDArray[Any], int, bool]:
-    """Subspace iteration on ``X.shape[1]`` vectors with Rayleigh--Ritz (complex and +- pairs)."""
-    mu: Any = 0.0
-    v = X[:, 0]
-    for it in range(1, maxiter + 1):
-        Y = matvec(X)
-        H = X.conj().T @ Y
-        R = Y - X @ H
-        vals, vecs = np.linalg.eig(H)
-        k = _dominant(vals)
-        mu, y = vals[k], vecs[:, k] / np.linalg.norm(vecs[:, k])
-        v = X @ y
-        residual = float(np.linalg.norm(R @ y)) / max(abs(mu), np.finfo(float).tiny)
-        if residual <= tol:  # relative residual of the Ritz pair (mu, v)
-            # The residual bounds the backward error only. An eigenvalue of multiplicity m
-            # (a defective one, or a tight cluster) moves by the m-th root of it: accept only
-            # when that forward error is below sqrt(tol).
-            m = int(np.count_nonzero(np.abs(vals - mu) <= _CLUSTER * abs(mu)))
-            if residual ** (1.0 / m) <= np.sqrt(tol) * (1.0 + 1e-6):
-                return mu, v, it, True
-        X, _ = np.linalg.qr(Y)
-    return mu, v, maxiter, False
-
-
-def _dominant(vals: NDArray[np.complex128]) -> int:
-    """Index of the Ritz value of largest modulus; a tie goes to larger real, then imag part."""
-    mod = np.abs(vals)
-    ties = np.flatnonzero(mod >= mod.max() * (1.0 - 1e-9))
-    return int(ties[np.lexsort((-vals[ties].imag, -vals[ties].real))[0]])
-
-
 def _as_value(value: Any, real_input: bool) -> float | complex:
     value = complex(value)
     if real_input and abs(value.imag) <= 1e-12 * abs(value):
@@ -173,26 +96,39 @@ def power_method(
     r"""Estimate the dominant eigenvalue of `A` by power iteration with the Rayleigh quotient.
 
     Stage one is the plain power method: :math:`x \leftarrow Ax/\|Ax\|`, with the Rayleigh
-    quotient :math:`\theta = x^*Ax` and the stopping test
-    :math:`\|Ax - \theta x\| \le \mathrm{tol}\,|\theta|`. It converges when one eigenvalue
-    strictly dominates in modulus. If it does not converge in `maxiter` steps, or its residual
-    stagnates (does not halve in 50 steps), stage two runs subspace (block power) iterations
-    on :math:`p = 2, 4, 8, 16` vectors with a :math:`p \times p` Rayleigh--Ritz step; block
-    :math:`p` converges when the :math:`p` largest eigenvalues in modulus dominate the rest, at
-    the rate :math:`|\lambda_{p+1}/\lambda_1|`: a complex-conjugate pair of a real matrix, a
+    quotient :math:`\theta = x^*Ax`. It converges when one eigenvalue strictly dominates in
+    modulus. If it does not converge in `maxiter` steps, or its residual stagnates (does not
+    halve in 50 steps), stage two runs subspace (block power) iterations on
+    :math:`p = 2, 4, 8, 16` vectors with a :math:`p \times p` Rayleigh--Ritz step, each block
+    seeded with the last basis of the previous one; block :math:`p` converges when the
+    :math:`p` largest eigenvalues in modulus dominate the rest, at the rate
+    :math:`|\lambda_{p+1}/\lambda_1|`: a complex-conjugate pair of a real matrix, a
     :math:`\pm\lambda` tie, or several eigenvalues of nearly equal modulus, as in trained
-    recurrent matrices. A block result counts as converged only when its forward error, the
-    relative residual to the power :math:`1/m` for a cluster of :math:`m` Ritz values within 5 %,
-    is below :math:`\sqrt{\mathrm{tol}}`: near a defective eigenvalue a small residual does not
-    make an accurate value. It returns the Ritz value of largest modulus (for a tie: largest
-    real part, then imaginary part).
+    recurrent matrices. It returns the Ritz value of largest modulus (for a tie: largest real
+    part, then imaginary part).
+
+    A Ritz pair :math:`(\theta, x)` counts as converged only when its estimated *forward* error
+    is small: :math:`\hat\kappa\,\|Ax - \theta x\| \le \mathrm{tol}\,|\theta|`, where
+    :math:`\hat\kappa = 1/|y^*x|` is the eigenvalue condition number estimated from the left
+    vector :math:`y` of two steps of inverse iteration on :math:`(A - \theta I)^*` (one LU
+    factorisation, at most two per call). The residual alone bounds only the backward error;
+    near a defective or ill-conditioned eigenvalue the value can be far off while the residual
+    is tiny, and then :math:`\hat\kappa` is large and the result is not converged. When the
+    tolerance would need a residual below the rounding level :math:`16\epsilon\|A\|_F`
+    (:math:`\hat\kappa\,\epsilon \gtrsim \mathrm{tol}`), the iteration stops as not
+    converged instead of spending its budget.
+
+    The work is capped: the products and QR steps of all stages together cost at most
+    :math:`N^3` real flops (at least :math:`2^{26}`), a small fraction of one dense Schur
+    decomposition (about :math:`25N^3`); a run that spends it is not converged. `A` is scaled
+    by a power of two first, so entries near the overflow or underflow limits are safe.
 
     Parameters
     ----------
     A : (N, N) array_like
         Real or complex square matrix; integers are cast to float64.
     tol : float, optional
-        Relative residual tolerance, positive.
+        Relative tolerance on the estimated forward error of the eigenvalue, positive.
     maxiter : int, optional
         Maximum number of iterations of each stage, at least 1.
     seed : int or None, optional
@@ -201,7 +137,7 @@ def power_method(
     Returns
     -------
     PowerResult
-        `value`, `vector`, `iterations` (both stages) and `converged`.
+        `value`, `vector`, `iterations` (all stages) and `converged`.
 
     Raises
     ------
@@ -213,9 +149,10 @@ def power_method(
     Warns
     -----
     NotConvergedWarning
-        If neither stage converged, e.g. when three or more eigenvalues share the largest
-        modulus (any orthogonal matrix) or the dominant eigenvalue is defective. The returned
-        `value` is then only the last estimate.
+        If no stage converged, e.g. when three or more eigenvalues share the largest modulus
+        (any orthogonal matrix), the dominant eigenvalue is defective or too ill-conditioned for
+        `tol`, or the work budget was spent. The returned `value` is then only the last
+        estimate.
 
     See Also
     --------
@@ -228,50 +165,93 @@ def power_method(
     >>> result = power_method([[0.0, -2.0], [2.0, 0.0]])  # eigenvalues +-2i
     >>> round(abs(result.value), 10), result.converged
     (2.0, True)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     power_method(0.5 * np.eye(12) + np.eye(12, k=1) + np.eye(12, k=2)).converged
+    False
     """
     arr = as_square(A)
     tol = check_positive(tol, "tol")
     maxiter = check_count(maxiter, "maxiter", minimum=1)
-    return _power(lambda x: arr @ x, arr.shape[0], arr.dtype, tol, maxiter, seed)
+    return _power(arr, tol, maxiter, seed)
 
 
 def _power(
-    matvec: Callable[[NDArray[Any]], NDArray[Any]],
-    n: int,
-    dtype: np.dtype[Any],
+    arr: NDArray[Any],
     tol: float,
     maxiter: int,
     seed: int | None,
     *,
+    normal_equations: bool = False,
     stacklevel: int = 3,
 ) -> PowerResult:
-    real_input = dtype.kind != "c"
-    rng = np.random.default_rng(seed)
-    x0 = _start_block(n, 1, dtype, rng)[:, 0]
-    value, vector, its, converged = _single(matvec, x0, tol, maxiter)
-    p = 2
-    while not converged and p <= min(n, _MAX_BLOCK):
-        logger.debug("power iteration did not converge; trying a %d-D subspace iteration", p)
-        value_p, vector_p, its_p, converged = _block(
-            matvec, _start_block(n, p, dtype, rng), tol, maxiter
+    """Run the iteration on `arr` (or on its normal equations ``arr^* arr``), scaled first.
+
+    The matrix is scaled by the power of two that brings its largest entry into [0.5, 1) and
+    the value is scaled back. With `normal_equations` the returned value is the square root of
+    the dominant eigenvalue of ``arr^* arr`` (an estimate of the largest singular value).
+    """
+    n = arr.shape[0]
+    real_input = arr.dtype.kind != "c"
+    e = _exponent(arr)
+    M = _power_of_two_scale(arr, -e) if e else arr
+    frobenius = _frobenius(M)
+    per_vector = 2.0 * n * n * (1.0 if real_input else 4.0)
+    if normal_equations:
+        adj = M.conj().T
+        op = _power_impl.Operator(
+            lambda x: adj @ (M @ x),
+            n,
+            complex_arithmetic=not real_input,
+            flops_per_vector=2.0 * per_vector,
+            frobenius=frobenius * frobenius,
+            matrix=None,
         )
-        its += its_p
-        if converged:
-            value, vector = value_p, vector_p
-        p *= 2
-    if not converged:
+    else:
+        hermitian = bool(np.array_equal(M, M.conj().T))
+        op = _power_impl.Operator(
+            lambda x: M @ x,
+            n,
+            complex_arithmetic=not real_input,
+            flops_per_vector=per_vector,
+            frobenius=frobenius,
+            matrix=None if hermitian else M,
+        )
+    outcome = _power_impl.iterate(op, tol=tol, maxiter=maxiter, seed=seed)
+    if not outcome.converged:
         warnings.warn(
-            f"power iteration did not converge in {its} iterations (tol={tol:g}); the dominant "
-            "eigenvalue may not be unique in modulus or may be defective",
+            f"power iteration did not converge ({outcome.reason}) after {outcome.iterations} "
+            f"iterations (tol={tol:g}, estimated relative error "
+            f"{_relative(outcome.error_estimate, outcome.value):.2g}); the dominant eigenvalue "
+            "may not be unique in modulus, or may be defective or ill-conditioned",
             NotConvergedWarning,
             stacklevel=stacklevel,
         )
-    value = _as_value(value, real_input)
+    value = _as_value(outcome.value, real_input)
+    if normal_equations:  # the square root before unscaling: sigma**2 may not be representable
+        value = float(np.sqrt(max(float(np.real(value)), 0.0)))
+    value = _unscale(value, e) if e else value
+    vector = outcome.vector
     if isinstance(value, float) and real_input:
         vector = vector.real if np.iscomplexobj(vector) else vector
     vector = np.array(vector, copy=True)
     vector.setflags(write=False)
-    return PowerResult(value=value, vector=vector, iterations=its, converged=converged)
+    return PowerResult(
+        value=value, vector=vector, iterations=outcome.iterations, converged=outcome.converged
+    )
+
+
+def _relative(error: float, value: Any) -> float:
+    size = abs(complex(value))
+    return error / size if size > 0 else float("inf")
+
+
+def _unscale(value: float | complex, e: int) -> float | complex:
+    """``value * 2**e`` without forming ``2**e`` (which may overflow)."""
+    if isinstance(value, float):
+        return float(np.ldexp(value, e))
+    return complex(float(np.ldexp(value.real, e)), float(np.ldexp(value.imag, e)))
 
 
 def spectral_radius(A: ArrayLike, method: Literal["exact", "power"] = "exact") -> float:
@@ -313,7 +293,7 @@ def spectral_radius(A: ArrayLike, method: Literal["exact", "power"] = "exact") -
     check_choice(method, "method", _METHODS)
     if method == "exact":
         return float(np.max(np.abs(np.linalg.eigvals(arr))))
-    result = _power(lambda x: arr @ x, arr.shape[0], arr.dtype, 1e-10, 1000, 0)
+    result = _power(arr, 1e-10, 1000, 0)
     return float(abs(result.value))
 
 
@@ -359,9 +339,8 @@ def spectral_norm(A: ArrayLike, method: Literal["exact", "power"] = "exact") -> 
     check_choice(method, "method", _METHODS)
     if method == "exact":
         return float(np.linalg.norm(arr, 2))
-    adj = arr.conj().T
-    result = _power(lambda x: adj @ (arr @ x), arr.shape[0], arr.dtype, 1e-10, 1000, 0)
-    return float(np.sqrt(max(float(np.real(result.value)), 0.0)))
+    result = _power(arr, 1e-10, 1000, 0, normal_equations=True)
+    return float(result.value)
 
 
 def project(

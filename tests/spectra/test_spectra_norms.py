@@ -278,3 +278,116 @@ def test_positional_arguments_of_the_documented_signatures() -> None:
     assert np.array_equal(
         spectra.project(A, 1.0, "clip"), spectra.project(A, bound=1.0, kind="clip")
     )
+
+
+def _banded(n: int) -> np.ndarray:
+    """0.5 I + J + J^2: one eigenvalue 0.5 of multiplicity n, a single Jordan block."""
+    return 0.5 * np.eye(n) + np.eye(n, k=1) + np.eye(n, k=2)
+
+
+@pytest.mark.parametrize("n", [12, 32])
+def test_power_method_defective_is_not_reported_converged(n: int) -> None:
+    # The residual test alone accepted 0.6035 + 0.0232i at n = 12 (and a value 44 % off at
+    # n = 32) although the only eigenvalue is 0.5: the forward error of a defective
+    # eigenvalue is far above the backward error.
+    result, caught = _quiet_power(_banded(n))
+    if result.converged:
+        assert abs(result.value - 0.5) <= 1e-8
+    else:
+        assert caught, "an unconverged run must warn"
+    assert not result.converged  # no float64 method resolves this eigenvalue to 1e-10
+
+
+def test_spectral_radius_power_passes_the_warning_on() -> None:
+    with pytest.warns(spectra.NotConvergedWarning, match="did not converge") as record:
+        spectra.spectral_radius(_banded(12), method="power")
+    assert record[0].filename == __file__  # attributed to the caller
+
+
+@pytest.mark.parametrize("coupling", [0.1, 1.0, 10.0, 1e2, 1e3, 1e4])
+@pytest.mark.parametrize("seed", range(3))
+def test_power_method_near_tie_with_coupling_is_right_or_not_converged(
+    coupling: float, seed: int
+) -> None:
+    # lambda = 1 and 0.999 coupled by c: kappa(1) is about 1000 c, so the residual test
+    # accepted values wrong by up to 1e-6 (c = 1e4) with converged=True.
+    B = np.diag([1.0, 0.999, 0.5, -0.4, 0.3, 0.2, -0.1, 0.0])
+    B[0, 1] = coupling
+    Q = random_orthogonal(8, seed=seed)
+    result, caught = _quiet_power(Q @ B @ Q.T, seed=seed)
+    if result.converged:
+        assert abs(result.value - 1.0) <= 1e-10 * (1 + 1e-6)
+        assert not caught
+    else:
+        assert caught
+    if coupling <= 1.0:  # well enough conditioned for tol = 1e-10: must converge
+        assert result.converged
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_power_method_converged_means_forward_accurate_on_non_normal(seed: int) -> None:
+    # dominant eigenvalues of all conditionings, in a random non-orthogonal basis
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(3, 30))
+    X = rng.standard_normal((n, n)) + np.diag(rng.uniform(0.0, 10.0 ** rng.uniform(-2, 2), n))
+    eigenvalues = rng.uniform(-1.0, 1.0, n)
+    eigenvalues[0] = 1.0
+    eigenvalues[1] = 1.0 - 10.0 ** rng.uniform(-4, -1)
+    A = X @ np.diag(eigenvalues) @ np.linalg.inv(X)
+    result, caught = _quiet_power(A, seed=seed)
+    if result.converged:
+        assert abs(result.value - 1.0) <= 1e-9
+    else:
+        assert caught
+
+
+@pytest.mark.parametrize("n", [300, 512])
+def test_power_method_work_is_capped(n: int) -> None:
+    # All eigenvalues of an orthogonal matrix share the largest modulus: it cannot converge.
+    # The work is capped at N**3 flops of products (2 N**2 each, one or more per iteration);
+    # the stages used to run up to 1000 iterations each, 4000+ in all.
+    result, caught = _quiet_power(random_orthogonal(n, seed=0))
+    assert not result.converged and caught
+    assert result.iterations <= max(n**3, 2**26) / (2 * n * n)
+
+
+def test_power_method_budget_counts_every_product() -> None:
+    from spectra import _power
+
+    n = 200
+    A = random_orthogonal(n, seed=4)
+    calls = []
+
+    def matvec(x: np.ndarray) -> np.ndarray:
+        calls.append(1 if x.ndim == 1 else x.shape[1])
+        return A @ x
+
+    op = _power.Operator(
+        matvec,
+        n,
+        complex_arithmetic=False,
+        flops_per_vector=2.0 * n * n,
+        frobenius=n**0.5,
+        matrix=A,
+    )
+    outcome = _power.iterate(op, tol=1e-10, maxiter=1000, seed=0)
+    assert not outcome.converged and outcome.reason == "work budget spent"
+    assert sum(calls) * 2.0 * n * n <= op.budget
+    assert op.budget == max(_power.BUDGET * n**3, _power.MIN_FLOPS)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e160, 1e300])
+def test_power_methods_scale_equivariant_at_extreme_scales(scale: float) -> None:
+    # without scaling, diag(2e-200, 1e-200) gave a norm of 0.0 (A^T A underflows) and
+    # diag(2e160, 1e160) raised LinAlgError (it overflows)
+    D = np.diag([2.0, 1.0])
+    assert spectra.spectral_norm(scale * D, method="power") == pytest.approx(2 * scale, rel=1e-9)
+    assert spectra.spectral_radius(scale * D, method="power") == pytest.approx(2 * scale, rel=1e-9)
+    A = np.random.default_rng(3).standard_normal((10, 10))
+    plain = spectra.power_method(A)
+    scaled = spectra.power_method(scale * A)
+    assert scaled.converged == plain.converged
+    assert abs(scaled.value / scale - plain.value) <= 1e-9 * abs(plain.value)
+    assert spectra.spectral_norm(scale * A, method="power") / scale == pytest.approx(
+        np.linalg.norm(A, 2), rel=1e-9
+    )
