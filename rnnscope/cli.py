@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from rnnscope import __version__
 from rnnscope.errors import BadOptionError, RnnscopeError
 from rnnscope.logs import configure_logging
-from rnnscope.options import parse_choice, parse_floats, parse_names
+from rnnscope.options import DEFAULT_MAX_SIZE, SEED_MAX, parse_choice, parse_floats, parse_names
 
 __all__ = ["app", "main"]
 
@@ -224,6 +224,11 @@ def _check_rate(value: float, name: str) -> None:
 
 
 _TASK_PARAM_HELP = "Task parameter KEY=VALUE (repeatable), e.g. permuted=true."
+_MAX_SIZE_HELP = (
+    "Largest N of an N×N recurrent matrix; larger ones are refused before anything is read or "
+    "built (the analysis costs O(N³) time). Files also may hold at most 128·N² bytes."
+)
+_MaxSize = Annotated[int, typer.Option("--max-size", min=1, help=_MAX_SIZE_HELP)]
 
 
 def _parse_task_params(items: Sequence[str] | None) -> dict[str, Any]:
@@ -265,12 +270,20 @@ def _train_command(
     task_param: Annotated[
         list[str] | None, typer.Option("--task-param", help=_TASK_PARAM_HELP)
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of weights and batches.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of weights and batches.")
+    ] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a saved run.")] = False,
+    max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Train a recurrent classifier on a task and write a checkpoint folder."""
     from rnnscope.training import train_checkpoint
 
+    if hidden > max_size:
+        raise BadOptionError(
+            f"--hidden {hidden} is above --max-size {max_size} (the recurrent matrix has N² "
+            "weights and its analysis costs O(N³)); raise --max-size to train it"
+        )
     _check_rate(lr, "--lr")
     if lr_orth is not None:
         _check_rate(lr_orth, "--lr-orth")
@@ -448,7 +461,9 @@ def _attack_command(
     ] = "pgd,fgsm",
     samples: Annotated[int, typer.Option("--samples", min=1, help="Test samples attacked.")] = 256,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Iterations of PGD.")] = 50,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the attacks.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of the attacks.")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Robust accuracy of a trained checkpoint under gradient attacks on its inputs."""
@@ -489,7 +504,9 @@ def _report_command(
     eps: Annotated[str, typer.Option("--eps", help="Pseudospectral epsilons.")] = "1e-3,1e-2,1e-1",
     steps: Annotated[int, typer.Option("--steps", min=1, help="Iterations of PGD.")] = 20,
     grid: Annotated[int, typer.Option("--grid", min=10, max=400, help="Pseudospectrum grid.")] = 80,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random choice.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of every random choice.")
+    ] = 0,
 ) -> None:
     """Write an HTML, JSON and Markdown robustness report for one or more checkpoints."""
     from rnnscope.report import ReportSettings, build_report, write_report

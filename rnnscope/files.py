@@ -25,6 +25,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_name_length",
+    "check_output_dir",
     "check_output_file",
     "name_max",
     "prepare_output_dir",
@@ -241,6 +242,59 @@ def check_output_file(
         raise OutputPathError(f"{what} {str(dest)!r} is a folder, expected a file")
     _probe_writable(folder, what)
     return dest
+
+
+def check_output_dir(
+    path: str | os.PathLike[str], *, what: str = "output", entries: Iterable[str] = ()
+) -> Path:
+    """Check that the folder `path` could be created or replaced, creating nothing.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output folder, existing or not.
+    what : str, optional
+        Name used in error messages (e.g. ``"--out"``).
+    entries : iterable of str, optional
+        Names of the folders the output puts inside `path` (e.g. ``("figures",)``); an existing
+        entry of such a name must be a folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    OutputPathError
+        If a name is too long, `path` or one of `entries` exists and is not a folder, or the
+        nearest existing parent is not a writable folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_dir(d / "new" / "report") == d / "new" / "report", (d / "new").exists()
+    (True, False)
+    """
+    folder = Path(path)
+    check_name_length(folder, what=what)
+    if folder.exists() and not folder.is_dir():
+        raise OutputPathError(f"{what} {str(folder)!r} exists and is not a folder")
+    for name in entries:
+        inner = folder / name
+        if inner.exists() and not inner.is_dir():
+            raise OutputPathError(f"{what} {str(inner)!r} exists and is not a folder")
+    anchor = folder
+    while not anchor.exists():
+        if anchor.is_symlink():  # a dangling link
+            raise OutputPathError(f"{what} {str(anchor)!r} is a broken symbolic link")
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        raise OutputPathError(f"{what} {str(anchor)!r} exists and is not a folder")
+    # the folder is replaced through a sibling, so its parent must be writable
+    _probe_writable(folder.parent if anchor == folder else anchor, what)
+    return folder
 
 
 def prepare_output_dir(path: str | os.PathLike[str], *, what: str = "output") -> Path:

@@ -7,7 +7,20 @@ from collections.abc import Iterable, Sequence
 
 from rnnscope.errors import BadOptionError
 
-__all__ = ["eps_key", "parse_choice", "parse_floats", "parse_names"]
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "SEED_MAX",
+    "eps_key",
+    "parse_choice",
+    "parse_floats",
+    "parse_names",
+]
+
+#: Default of ``--max-size``: the largest N of an N×N matrix (``models.formats.DEFAULT_MAX_SIZE``).
+DEFAULT_MAX_SIZE = 4096
+
+#: Largest seed accepted on the command line (the seed generators take 64-bit integers).
+SEED_MAX = 2**63 - 1
 
 
 def parse_floats(text: str, *, name: str, allow_zero: bool = False) -> list[float]:

@@ -22,7 +22,7 @@ from models.checkpoint._json import jsonable, one_line
 from models.checkpoint.layout import CONFIG_FILE, WEIGHTS_FILE
 from models.checkpoint.record import Checkpoint
 from models.errors import CheckpointError, InvalidOptionError, UnknownKindError
-from models.formats import FormatError, _files, matrix, recognise
+from models.formats import DEFAULT_MAX_SIZE, FormatError, _files, matrix, recognise
 from models.formats._common import Found, nonfinite_count, shape_str
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def load(
     *,
     convention: str | None = None,
     matrix: str | Sequence[str] | None = None,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> Checkpoint:
     """Load a checkpoint and its recurrent matrices (column convention).
 
@@ -57,6 +58,11 @@ def load(
     matrix : str or sequence of str, optional
         Keys (as shown by :func:`~models.list_tensors`) of square tensors to analyse instead of
         recognising the format; the result has format ``"named"``.
+    max_size : int or None, optional
+        Largest N of an N×N matrix (default 4096, as the analysis is O(N³)): files holding a
+        matrix with both sides larger, more than ``128·max_size²`` bytes in all, or an rnnscope
+        checkpoint with a larger ``hidden_size`` are refused before anything is allocated.
+        ``None`` lifts the limit; the headers are still checked against the file's bytes.
 
     Returns
     -------
@@ -71,7 +77,8 @@ def load(
         a pickle that needs code (refused, nothing is executed), an object array, an unknown
         kind or options in ``config.json``, weights whose shapes do not match the config,
         NaN or Inf weights, nothing recognised (suggests ``--list``), an unknown ``matrix=``
-        key (lists the available keys) or a non-square one (gives its shape).
+        key (lists the available keys) or a non-square one (gives its shape), a file over the
+        size limit, a FIFO or a device (refused without reading).
 
     Examples
     --------
@@ -95,11 +102,11 @@ def load(
                     f"{source}: convention='row' applies to bare matrices; rnnscope "
                     "checkpoints are in the column convention"
                 )
-            return _load_own(source)
+            return _load_own(source, max_size)
         source = source / WEIGHTS_FILE
         if not source.is_file():
             raise CheckpointError(f"{source.parent}: missing {WEIGHTS_FILE}")
-    contents = _read(source)
+    contents = _read(source, max_size)
     try:
         found = _find(source, contents, conv, keys)
     except FormatError as err:
@@ -205,9 +212,9 @@ def _check_keys(matrix: str | Sequence[str] | None, source: Path) -> list[str] |
     return keys
 
 
-def _read(source: Path) -> _files.Contents:
+def _read(source: Path, max_size: int | None) -> _files.Contents:
     try:
-        return _files.read(source)
+        return _files.read(source, max_size=max_size)
     except FormatError as err:
         raise CheckpointError(one_line(f"{source}: {err}")) from err
     except OSError as err:
@@ -240,11 +247,12 @@ def _find(
     return found
 
 
-def _load_own(directory: Path) -> Checkpoint:
+def _load_own(directory: Path, max_size: int | None) -> Checkpoint:
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
     config = _parse_config(config_path)
     if not weights_path.is_file():
         raise CheckpointError(f"{directory}: missing {WEIGHTS_FILE}")
+    _check_own_sizes(directory, config, max_size)
     blob = weights_path.read_bytes()
     state = _read_state(weights_path, blob)
     expected = config.get("weights_sha256")
@@ -277,6 +285,23 @@ def _load_own(directory: Path) -> Checkpoint:
         },
         principal=principal,
     )
+
+
+def _check_own_sizes(directory: Path, config: Mapping[str, Any], max_size: int | None) -> None:
+    """Refuse a hidden size or stored tensors over the size limit, reading headers only."""
+    hidden = config.get("hidden_size")
+    if max_size is not None and isinstance(hidden, int) and hidden > max_size:
+        raise CheckpointError(
+            f"{directory / CONFIG_FILE}: hidden_size {hidden} is larger than the size limit "
+            f"{max_size} (the analysis costs O(N³)); raise it with --max-size (max_size=)"
+        )
+    weights_path = directory / WEIGHTS_FILE
+    try:
+        _files.check_safetensors(weights_path, max_size=max_size)
+    except FormatError as err:
+        raise CheckpointError(one_line(f"{weights_path}: {err}")) from err
+    except OSError as err:
+        raise CheckpointError(one_line(f"{weights_path}: cannot read ({err})")) from err
 
 
 def _read_state(weights_path: Path, blob: bytes) -> dict[str, torch.Tensor]:

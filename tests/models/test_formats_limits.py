@@ -308,3 +308,17 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 def test_device_is_refused() -> None:
     err = _finishes(models.load, Path("/dev/zero"))
     assert isinstance(err, CheckpointError) and "a device, not a regular file" in str(err)
+
+
+def test_own_checkpoint_size_limit(tmp_path: Path) -> None:
+    model = models.build("rnn", input_size=2, hidden_size=8, output_size=3, seed=0)
+    path = models.save(model, tmp_path / "run")
+    with pytest.raises(CheckpointError, match="hidden_size 8 is larger than the size limit 7"):
+        models.load(path, max_size=7)
+    assert models.load(path, max_size=8).recurrent_matrix().shape == (8, 8)
+    # a config that claims a huge hidden size is refused before any model is built
+    config = json.loads((path / "config.json").read_text())
+    config["hidden_size"] = 1_000_000
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="hidden_size 1000000 is larger"):
+        models.load(path)
