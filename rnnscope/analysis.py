@@ -1,26 +1,35 @@
 """Spectral analysis of one recurrent matrix, and of every matrix of a checkpoint.
 
-The result is a plain dict with the fields of ``rnnscope analyze --json``; non-finite values stay
-as floats here and become ``null`` when written (see :mod:`rnnscope.jsonio`).
+:func:`analyze_matrix` returns a frozen :class:`MatrixAnalysis`: the values of every registered
+measure (see :mod:`rnnscope.measures`) together with the Schur form, chain and transient growth
+they were computed from, so figures reuse them. :func:`analyze_checkpoint` returns a
+:class:`CheckpointAnalysis`. Both serialise once, with ``to_dict()``, to the fields of
+``rnnscope analyze --json``; non-finite values stay floats there and become ``null`` when
+written (see :mod:`rnnscope.jsonio`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 import spectra
-from rnnscope.options import eps_key
+from rnnscope.measures import MatrixContext, measures
+from rnnscope.settings import DEFAULT_EPS, TRANSIENT_STEPS
+
+if TYPE_CHECKING:
+    from models import Checkpoint
 
 __all__ = [
     "DEFAULT_EPS",
     "TRANSIENT_STEPS",
+    "CheckpointAnalysis",
+    "MatrixAnalysis",
     "analyze_checkpoint",
     "analyze_matrix",
     "as_numpy",
@@ -28,12 +37,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Default perturbation sizes of the epsilon-pseudospectral radius.
-DEFAULT_EPS: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
-
-#: Number of powers :math:`\|W^k\|_2`, k = 0..TRANSIENT_STEPS, behind ``max_transient_growth``.
-TRANSIENT_STEPS = 100
 
 
 def as_numpy(matrix: Any) -> np.ndarray:
@@ -60,15 +63,70 @@ def as_numpy(matrix: Any) -> np.ndarray:
     return arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
 
 
-def _safe(name: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``func``; overflow in a growth measure gives ``inf`` instead of a crash."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            return func(*args, **kwargs)
-        except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            logger.warning("%s could not be computed: %s", name, exc)
-            return math.nan
+@dataclass(frozen=True, eq=False)
+class MatrixAnalysis:
+    r"""The measures of one recurrent matrix and the decompositions behind them.
+
+    Attributes
+    ----------
+    name : str
+        Name of the matrix (e.g. ``"W"`` or an LSTM gate ``"g"``).
+    matrix : (N, N) ndarray
+        The matrix (float64 or complex128, column convention).
+    measures : dict
+        Value of every registered measure, by key, in registry order.
+    schur : spectra.SchurForm
+        Its complex Schur form.
+    chain : spectra.ChainReport
+        Its longest Schur chain.
+    transient : (K + 1,) ndarray
+        :math:`\|W^k\|_2`, k = 0..K.
+    eps : tuple of float
+        Epsilons of the pseudospectral radius.
+    source_keys : tuple of str
+        File keys the matrix was computed from.
+    formula : str
+        How it was computed.
+    note : str or None
+        A loader's remark.
+
+    Examples
+    --------
+    >>> result = analyze_matrix("W", np.eye(3), eps=[0.1])
+    >>> result.measures["spectral_radius"], result.chain.length
+    (1.0, 1)
+    """
+
+    name: str
+    matrix: np.ndarray = field(repr=False)
+    measures: dict[str, Any]
+    schur: spectra.SchurForm = field(repr=False)
+    chain: spectra.ChainReport = field(repr=False)
+    transient: np.ndarray = field(repr=False)
+    eps: tuple[float, ...] = DEFAULT_EPS
+    source_keys: tuple[str, ...] = ()
+    formula: str = ""
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields of one entry of ``rnnscope analyze --json``.
+
+        Returns
+        -------
+        dict
+            ``name``, every measure, ``source_keys``, ``formula`` and, if any, ``note``.
+
+        Examples
+        --------
+        >>> sorted(analyze_matrix("W", np.eye(2), eps=[0.1]).to_dict())[:3]
+        ['chain_length', 'eigenvector_condition', 'formula']
+        """
+        out: dict[str, Any] = {"name": self.name, **self.measures}
+        out["source_keys"] = list(self.source_keys)
+        out["formula"] = self.formula
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
 def analyze_matrix(
@@ -77,8 +135,11 @@ def analyze_matrix(
     *,
     eps: Sequence[float] = DEFAULT_EPS,
     transient_steps: int = TRANSIENT_STEPS,
-) -> dict[str, Any]:
-    r"""Compute the spectral and non-normality measures of one recurrent matrix.
+    source_keys: Sequence[str] = (),
+    formula: str = "",
+    note: str | None = None,
+) -> MatrixAnalysis:
+    r"""Compute every registered measure of one recurrent matrix.
 
     Parameters
     ----------
@@ -90,17 +151,15 @@ def analyze_matrix(
         Perturbation sizes of the :math:`\varepsilon`-pseudospectral radius.
     transient_steps : int, optional
         ``max_transient_growth`` is :math:`\max_{0 \le k \le K} \|W^k\|_2` with K this value.
+    source_keys, formula, note : optional
+        Where the matrix came from (recorded, not used).
 
     Returns
     -------
-    dict
-        Keys ``name``, ``size``, ``spectral_radius``, ``spectral_radius_power`` (NaN when the
-        power iteration did not converge, e.g. when several eigenvalues share the largest
-        modulus, as for any orthogonal matrix), ``power_converged``, ``spectral_norm``,
-        ``spectral_norm_power``, ``henrici``, ``henrici_relative``,
-        ``chain_length``, ``orthogonality_error``, ``eigenvector_condition``,
-        ``kreiss_lower_bound``, ``max_transient_growth`` and ``pseudospectral_radius``
-        (a dict keyed by :func:`rnnscope.options.eps_key`).
+    MatrixAnalysis
+        Measures (``spectral_radius_power`` is NaN when the power iteration did not converge,
+        e.g. when several eigenvalues share the largest modulus, as for any orthogonal matrix),
+        with the Schur form, chain and transient growth.
 
     Raises
     ------
@@ -110,41 +169,109 @@ def analyze_matrix(
     Examples
     --------
     >>> result = analyze_matrix("W", np.eye(3), eps=[0.1])
-    >>> result["spectral_radius"], result["henrici"], result["pseudospectral_radius"]["0.1"]
+    >>> m = result.measures
+    >>> m["spectral_radius"], m["henrici"], m["pseudospectral_radius"]["0.1"]
     (1.0, 0.0, 1.1)
     """
-    A = as_numpy(W)
-    radii = _safe("pseudospectral radius", spectra.pseudospectral_radius, A, list(eps))
-    radii = np.atleast_1d(np.asarray(radii, dtype=float))
-    growth = _safe("transient growth", spectra.transient_growth, A, transient_steps)
-    max_growth = float(np.nanmax(growth)) if np.size(growth) else math.nan
-    with warnings.catch_warnings():  # an unconverged run is reported as power_converged False
-        warnings.simplefilter("ignore", spectra.NotConvergedWarning)
-        power = spectra.power_method(A)
-    return {
-        "name": str(name),
-        "size": int(A.shape[0]),
-        "spectral_radius": float(spectra.spectral_radius(A)),
-        "spectral_radius_power": abs(power.value) if power.converged else math.nan,
-        "power_converged": bool(power.converged),
-        "spectral_norm": float(spectra.spectral_norm(A)),
-        "spectral_norm_power": float(
-            _safe("power spectral norm", spectra.spectral_norm, A, method="power")
-        ),
-        "henrici": float(spectra.henrici(A)),
-        "henrici_relative": float(spectra.henrici(A, relative=True)),
-        "chain_length": int(spectra.chains(A).length),
-        "orthogonality_error": float(spectra.orthogonality_error(A)),
-        "eigenvector_condition": float(
-            _safe("eigenvector condition", spectra.eigenvector_condition, A)
-        ),
-        "kreiss_lower_bound": float(_safe("Kreiss bound", spectra.kreiss_lower_bound, A)),
-        "max_transient_growth": max_growth,
-        "pseudospectral_radius": {eps_key(e): float(r) for e, r in zip(eps, radii, strict=True)},
-    }
+    ctx = MatrixContext(as_numpy(W), eps=eps, transient_steps=transient_steps)
+    values = {measure.key: measure.compute(ctx) for measure in measures()}
+    return MatrixAnalysis(
+        name=str(name),
+        matrix=ctx.A,
+        measures=values,
+        schur=ctx.schur,
+        chain=ctx.chain,
+        transient=ctx.transient,
+        eps=ctx.eps,
+        source_keys=tuple(str(key) for key in source_keys),
+        formula=str(formula),
+        note=None if note is None else str(note),
+    )
 
 
-def analyze_checkpoint(checkpoint: Any, *, eps: Sequence[float] = DEFAULT_EPS) -> dict[str, Any]:
+@dataclass(frozen=True, eq=False)
+class CheckpointAnalysis:
+    """The analysis of every recurrent matrix of a checkpoint.
+
+    Attributes
+    ----------
+    source, kind, format : str
+        What was loaded (``kind`` is ``None`` for bare matrices).
+    principal : str
+        Name of the principal matrix.
+    matrices : tuple of MatrixAnalysis
+        One per recurrent matrix, in the checkpoint's order.
+    skipped : dict of str to str
+        Blocks found but not analysed, with the reason.
+    other_blocks : dict of str to list of int
+        Recurrent blocks that are not h -> h matrices (e.g. NRU's memory block), by shape.
+
+    Examples
+    --------
+    >>> import models, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> analyze_checkpoint(models.load(path), eps=[0.1]).principal_matrix().name
+    'W'
+    """
+
+    source: str
+    kind: str | None
+    format: str
+    principal: str
+    matrices: tuple[MatrixAnalysis, ...]
+    skipped: dict[str, str] = field(default_factory=dict)
+    other_blocks: dict[str, list[int]] = field(default_factory=dict)
+
+    def principal_matrix(self) -> MatrixAnalysis | None:
+        """Return the analysis of the principal matrix (``None`` when nothing was analysed).
+
+        Returns
+        -------
+        MatrixAnalysis or None
+            The entry named :attr:`principal`, else the first.
+
+        Examples
+        --------
+        >>> CheckpointAnalysis("x", None, "matrix", "W", ()).principal_matrix() is None
+        True
+        """
+        for matrix in self.matrices:
+            if matrix.name == self.principal:
+                return matrix
+        return self.matrices[0] if self.matrices else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``rnnscope analyze --json`` object.
+
+        Returns
+        -------
+        dict
+            ``{"source", "kind", "format", "principal", "matrices": [...], "skipped",
+            "other_blocks"}``.
+
+        Examples
+        --------
+        >>> CheckpointAnalysis("x", None, "matrix", "W", ()).to_dict()["matrices"]
+        []
+        """
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "format": self.format,
+            "principal": self.principal,
+            "matrices": [matrix.to_dict() for matrix in self.matrices],
+            "skipped": dict(self.skipped),
+            "other_blocks": {k: list(v) for k, v in self.other_blocks.items()},
+        }
+
+
+def analyze_checkpoint(
+    checkpoint: Checkpoint,
+    *,
+    eps: Sequence[float] = DEFAULT_EPS,
+    transient_steps: int = TRANSIENT_STEPS,
+) -> CheckpointAnalysis:
     """Analyze every recurrent matrix of a loaded checkpoint.
 
     Parameters
@@ -153,15 +280,13 @@ def analyze_checkpoint(checkpoint: Any, *, eps: Sequence[float] = DEFAULT_EPS) -
         Result of :func:`models.load`.
     eps : sequence of float, optional
         Perturbation sizes of the pseudospectral radius.
+    transient_steps : int, optional
+        Largest power of the transient growth.
 
     Returns
     -------
-    dict
-        ``{"source", "kind", "format", "principal", "matrices": [...], "skipped": {block:
-        reason}, "other_blocks": {block: shape}}`` (``other_blocks``: recurrent blocks that are
-        not h -> h matrices, such as NRU's memory block, reported but not analysed); each matrix
-        dict is :func:`analyze_matrix`'s plus ``source_keys``, ``formula`` and, where the loader
-        left one, ``note``.
+    CheckpointAnalysis
+        One :class:`MatrixAnalysis` per matrix, plus what was skipped and why.
 
     Raises
     ------
@@ -173,36 +298,37 @@ def analyze_checkpoint(checkpoint: Any, *, eps: Sequence[float] = DEFAULT_EPS) -
     >>> import models, tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
     >>> np.save(path, np.eye(2))
-    >>> analyze_checkpoint(models.load(path), eps=[0.1])["matrices"][0]["size"]
+    >>> analyze_checkpoint(models.load(path), eps=[0.1]).to_dict()["matrices"][0]["size"]
     2
     """
-    matrices: list[dict[str, Any]] = []
-    source_keys: Mapping[str, Sequence[str]] = getattr(checkpoint, "source_keys", {}) or {}
-    formulas: Mapping[str, str] = getattr(checkpoint, "formulas", {}) or {}
-    notes: Mapping[str, str] = getattr(checkpoint, "notes", {}) or {}
+    analysed = []
     for name, W in checkpoint.matrices.items():
         logger.info("analyzing %s (%s)", name, "x".join(str(s) for s in W.shape))
-        entry = analyze_matrix(name, W, eps=eps)
-        entry["source_keys"] = [str(key) for key in source_keys.get(name, [])]
-        entry["formula"] = str(formulas.get(name, ""))
-        if name in notes:
-            entry["note"] = str(notes[name])
-        matrices.append(entry)
-    return {
-        "source": str(checkpoint.source),
-        "kind": checkpoint.kind,
-        "format": str(checkpoint.format),
-        "principal": principal_name(checkpoint),
-        "matrices": matrices,
-        "skipped": {str(k): str(v) for k, v in (getattr(checkpoint, "skipped", {}) or {}).items()},
-        "other_blocks": {
-            str(k): [int(n) for n in v.shape]
-            for k, v in (getattr(checkpoint, "other_blocks", {}) or {}).items()
+        analysed.append(
+            analyze_matrix(
+                name,
+                W,
+                eps=eps,
+                transient_steps=transient_steps,
+                source_keys=checkpoint.source_keys.get(name, ()),
+                formula=checkpoint.formulas.get(name, ""),
+                note=checkpoint.notes.get(name),
+            )
+        )
+    return CheckpointAnalysis(
+        source=str(checkpoint.source),
+        kind=checkpoint.kind,
+        format=str(checkpoint.format),
+        principal=principal_name(checkpoint),
+        matrices=tuple(analysed),
+        skipped={str(k): str(v) for k, v in checkpoint.skipped.items()},
+        other_blocks={
+            str(k): [int(n) for n in v.shape] for k, v in checkpoint.other_blocks.items()
         },
-    }
+    )
 
 
-def principal_name(checkpoint: Any) -> str:
+def principal_name(checkpoint: Checkpoint | Any) -> str:
     """Return the name of a checkpoint's principal recurrent matrix.
 
     Parameters
@@ -213,32 +339,18 @@ def principal_name(checkpoint: Any) -> str:
     Returns
     -------
     str
-        The key of ``checkpoint.matrices`` holding ``checkpoint.recurrent_matrix()`` (e.g.
-        ``"W"``, or ``"g"`` for an LSTM); the first key when none matches.
+        ``checkpoint.principal`` (e.g. ``"W"``, or ``"g"`` for an LSTM) when it names a
+        loaded matrix, which is the matrix :meth:`models.Checkpoint.recurrent_matrix`
+        returns; otherwise the first key (``"W"`` when there is none).
 
     Examples
     --------
     >>> import types
-    >>> W = np.eye(2)
-    >>> ckpt = types.SimpleNamespace(matrices={"W": W}, recurrent_matrix=lambda: W, principal=None)
-    >>> principal_name(ckpt)
+    >>> principal_name(types.SimpleNamespace(matrices={"W": np.eye(2)}, principal=None))
     'W'
     """
-    names = list(checkpoint.matrices)
-    declared = getattr(checkpoint, "principal", None)
-    if declared is not None and declared in checkpoint.matrices:
+    matrices: Mapping[str, Any] = checkpoint.matrices
+    declared = checkpoint.principal
+    if declared is not None and declared in matrices:
         return str(declared)
-    try:
-        principal = checkpoint.recurrent_matrix()
-    except Exception:
-        principal = None
-    for name in names:
-        if checkpoint.matrices[name] is principal:
-            return str(name)
-    if principal is not None:
-        target = as_numpy(principal)
-        for name in names:
-            candidate = as_numpy(checkpoint.matrices[name])
-            if candidate.shape == target.shape and np.array_equal(candidate, target):
-                return str(name)
-    return str(names[0]) if names else "W"
+    return str(next(iter(matrices), "W"))

@@ -21,6 +21,14 @@ from rnnscope import __version__
 from rnnscope.errors import BadOptionError, RnnscopeError
 from rnnscope.logs import configure_logging
 from rnnscope.options import DEFAULT_MAX_SIZE, SEED_MAX, parse_choice, parse_floats, parse_names
+from rnnscope.settings import (
+    AnalysisSettings,
+    AttackSettings,
+    ReportSettings,
+    default,
+    eps_text,
+    help_text,
+)
 
 __all__ = ["app", "main"]
 
@@ -317,7 +325,10 @@ def _train_command(
 
 
 # ---------------------------------------------------------------------------------------- analyze
-_EPS_HELP = "Comma-separated epsilons of the pseudospectral radius."
+_EPS_HELP = help_text(AnalysisSettings, "eps")
+_EPS_DEFAULT = eps_text(default(AnalysisSettings, "eps"))
+_GRID_HELP = help_text(AnalysisSettings, "grid")
+_GRID_DEFAULT: int = default(AnalysisSettings, "grid")
 
 
 @app.command(
@@ -330,7 +341,7 @@ def _analyze_command(
     plots: Annotated[
         Path | None, typer.Option("--plots", help="Folder for the figures of every matrix.")
     ] = None,
-    eps: Annotated[str, typer.Option("--eps", help=_EPS_HELP)] = "1e-3,1e-2,1e-1",
+    eps: Annotated[str, typer.Option("--eps", help=_EPS_HELP)] = _EPS_DEFAULT,
     list_tensors: Annotated[
         bool, typer.Option("--list", help="List every tensor, its shape and whether it is square.")
     ] = False,
@@ -342,9 +353,7 @@ def _analyze_command(
         str | None,
         typer.Option("--convention", help="row or column: how the file's matrices act on h."),
     ] = None,
-    grid: Annotated[
-        int, typer.Option("--grid", min=10, max=400, help="Grid points per axis.")
-    ] = 100,
+    grid: Annotated[int, typer.Option("--grid", min=10, max=400, help=_GRID_HELP)] = _GRID_DEFAULT,
 ) -> None:
     """Spectral and non-normality measures of every recurrent matrix in a checkpoint."""
     import models
@@ -379,12 +388,12 @@ def _analyze_command(
     if plots_dir is not None:
         from rnnscope.plots import write_matrix_plots
 
-        written = write_matrix_plots(checkpoint.matrices, plots_dir, eps=eps_values, grid=grid)
+        written = write_matrix_plots(result.matrices, plots_dir, eps=eps_values, grid=grid)
         _warn(f"wrote {len(written)} figures to {plots_dir}")
     if as_json:
         from rnnscope.jsonio import dumps
 
-        sys.stdout.write(dumps(result))
+        sys.stdout.write(dumps(result.to_dict()))
     else:
         from rnnscope.tables import print_analysis
 
@@ -407,10 +416,8 @@ def _pseudospectrum_command(
     matrix: Annotated[
         str | None, typer.Option("--matrix", help="Matrix name (default: the principal one).")
     ] = None,
-    grid: Annotated[
-        int, typer.Option("--grid", min=10, max=400, help="Grid points per axis.")
-    ] = 100,
-    eps: Annotated[str, typer.Option("--eps", help="Contour levels.")] = "1e-3,1e-2,1e-1",
+    grid: Annotated[int, typer.Option("--grid", min=10, max=400, help=_GRID_HELP)] = _GRID_DEFAULT,
+    eps: Annotated[str, typer.Option("--eps", help="Contour levels.")] = _EPS_DEFAULT,
     convention: Annotated[str | None, typer.Option("--convention", help="row or column.")] = None,
 ) -> None:
     """Plot the epsilon-pseudospectra of one recurrent matrix with its eigenvalues."""
@@ -427,8 +434,8 @@ def _pseudospectrum_command(
     if matrix is None:
         from rnnscope.analysis import principal_name
 
-        W = checkpoint.recurrent_matrix()
         name = principal_name(checkpoint)
+        W = checkpoint.recurrent_matrix()
     elif matrix in checkpoint.matrices:
         W, name = checkpoint.matrices[matrix], matrix
     else:
@@ -452,22 +459,28 @@ def _attack_command(
     task: Annotated[
         str | None, typer.Option("--task", help="Task name (default: the checkpoint's task).")
     ] = None,
-    norm: Annotated[str, typer.Option("--norm", help="linf or l2.")] = "linf",
+    norm: Annotated[str, typer.Option("--norm", help=help_text(AttackSettings, "norm"))] = default(
+        AttackSettings, "norm"
+    ),
     eps: Annotated[
         str | None, typer.Option("--eps", help="Comma-separated budgets (default by norm).")
     ] = None,
     attacks_: Annotated[
-        str, typer.Option("--attacks", help="Comma-separated attacks, e.g. pgd,fgsm.")
-    ] = "pgd,fgsm",
-    samples: Annotated[int, typer.Option("--samples", min=1, help="Test samples attacked.")] = 256,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Iterations of PGD.")] = 50,
+        str, typer.Option("--attacks", help=help_text(AttackSettings, "attacks"))
+    ] = ",".join(default(AttackSettings, "attacks")),
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, help=help_text(AttackSettings, "samples"))
+    ] = default(AttackSettings, "samples"),
+    steps: Annotated[
+        int, typer.Option("--steps", min=1, help=help_text(AttackSettings, "steps"))
+    ] = default(AttackSettings, "steps"),
     seed: Annotated[
-        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of the attacks.")
-    ] = 0,
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(AttackSettings, "seed"))
+    ] = default(AttackSettings, "seed"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Robust accuracy of a trained checkpoint under gradient attacks on its inputs."""
-    from rnnscope.evaluation import attack_checkpoint, default_eps, known_attacks
+    from rnnscope.attack import attack_checkpoint, default_eps, known_attacks
 
     norm = parse_choice(norm, name="--norm", choices=("linf", "l2"))
     eps_values = parse_floats(default_eps(norm) if eps is None else eps, name="--eps")
@@ -486,7 +499,7 @@ def _attack_command(
     if as_json:
         from rnnscope.jsonio import dumps
 
-        sys.stdout.write(dumps(result))
+        sys.stdout.write(dumps(result.to_dict()))
     else:
         from rnnscope.tables import print_attack
 
@@ -498,18 +511,30 @@ def _attack_command(
 def _report_command(
     paths: Annotated[list[Path], typer.Argument(help="One or more checkpoints.")],
     out: Annotated[Path, typer.Option("--out", help="Report folder (created if missing).")],
-    samples: Annotated[int, typer.Option("--samples", min=1, help="Test samples attacked.")] = 128,
-    linf_eps: Annotated[str, typer.Option("--linf-eps", help="L∞ budgets.")] = "0.01,0.03,0.1,0.3",
-    l2_eps: Annotated[str, typer.Option("--l2-eps", help="L2 budgets.")] = "0.1,0.3,1.0,3.0",
-    eps: Annotated[str, typer.Option("--eps", help="Pseudospectral epsilons.")] = "1e-3,1e-2,1e-1",
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Iterations of PGD.")] = 20,
-    grid: Annotated[int, typer.Option("--grid", min=10, max=400, help="Pseudospectrum grid.")] = 80,
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, help=help_text(ReportSettings, "samples"))
+    ] = default(ReportSettings, "samples"),
+    linf_eps: Annotated[
+        str, typer.Option("--linf-eps", help=help_text(ReportSettings, "linf_eps"))
+    ] = eps_text(default(ReportSettings, "linf_eps")),
+    l2_eps: Annotated[
+        str, typer.Option("--l2-eps", help=help_text(ReportSettings, "l2_eps"))
+    ] = eps_text(default(ReportSettings, "l2_eps")),
+    eps: Annotated[
+        str, typer.Option("--eps", help=help_text(ReportSettings, "pseudo_eps"))
+    ] = eps_text(default(ReportSettings, "pseudo_eps")),
+    steps: Annotated[
+        int, typer.Option("--steps", min=1, help=help_text(ReportSettings, "steps"))
+    ] = default(ReportSettings, "steps"),
+    grid: Annotated[
+        int, typer.Option("--grid", min=10, max=400, help=help_text(ReportSettings, "grid"))
+    ] = default(ReportSettings, "grid"),
     seed: Annotated[
-        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of every random choice.")
-    ] = 0,
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(ReportSettings, "seed"))
+    ] = default(ReportSettings, "seed"),
 ) -> None:
     """Write an HTML, JSON and Markdown robustness report for one or more checkpoints."""
-    from rnnscope.report import ReportSettings, build_report, write_report
+    from rnnscope.report import build_report, write_report
 
     settings = ReportSettings(
         samples=samples,

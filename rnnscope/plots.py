@@ -1,7 +1,8 @@
 """Figures of one recurrent matrix: pseudospectrum, Schur form with its chain, transient growth.
 
-Thin wrappers that compute with :mod:`spectra` and draw with :mod:`spectra.plot` on a fresh
-:class:`matplotlib.figure.Figure` (see :mod:`rnnscope.figures`).
+Thin wrappers that draw with :mod:`spectra.plot` on a fresh :class:`matplotlib.figure.Figure`
+(see :mod:`rnnscope.figures`). Given a :class:`rnnscope.analysis.MatrixAnalysis` they draw the
+Schur form, chain and transient growth it already holds; given a bare matrix they compute them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnnscope.analysis import TRANSIENT_STEPS, as_numpy
+from rnnscope.analysis import TRANSIENT_STEPS, MatrixAnalysis, as_numpy
 from rnnscope.figures import new_figure, safe_filename, save_figure
+from rnnscope.measures import MatrixContext
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,7 +42,7 @@ def pseudospectrum_figure(
 
     Parameters
     ----------
-    W : (N, N) array_like or torch.Tensor
+    W : (N, N) array_like, torch.Tensor or MatrixAnalysis
         The matrix.
     eps : sequence of float
         Contour levels.
@@ -70,7 +72,7 @@ def pseudospectrum_figure(
     import spectra
     import spectra.plot
 
-    A = as_numpy(W)
+    A = W.matrix if isinstance(W, MatrixAnalysis) else as_numpy(W)
     ps = spectra.pseudospectrum(A, n=grid)
     # Draw eigenvalues in a canonical order, so the figure does not depend on the order in
     # which an eigensolver returns a conjugate pair.
@@ -92,8 +94,8 @@ def schur_figure(W: Any, *, title: str = "") -> Figure:
 
     Parameters
     ----------
-    W : (N, N) array_like or torch.Tensor
-        The matrix.
+    W : (N, N) array_like, torch.Tensor or MatrixAnalysis
+        The matrix, or its analysis (whose Schur form and chain are drawn).
     title : str, optional
         Axes title.
 
@@ -110,15 +112,14 @@ def schur_figure(W: Any, *, title: str = "") -> Figure:
     Examples
     --------
     >>> fig = schur_figure(np.eye(3, k=1))
+    >>> from rnnscope.analysis import analyze_matrix
+    >>> fig = schur_figure(analyze_matrix("W", np.eye(3, k=1)))
     """
-    import spectra
     import spectra.plot
 
-    A = as_numpy(W)
-    form = spectra.schur(A)
-    chain = spectra.chains(A)
+    shared = W if isinstance(W, MatrixAnalysis) else MatrixContext(as_numpy(W))
     fig, ax = new_figure(5.0, 4.4)
-    spectra.plot.schur(form, ax=ax, path=chain.path)
+    spectra.plot.schur(shared.schur, ax=ax, path=shared.chain.path)
     if title:
         ax.set_title(title)
     return fig
@@ -129,10 +130,10 @@ def transient_figure(W: Any, *, steps: int = TRANSIENT_STEPS, title: str = "") -
 
     Parameters
     ----------
-    W : (N, N) array_like or torch.Tensor
-        The matrix.
+    W : (N, N) array_like, torch.Tensor or MatrixAnalysis
+        The matrix, or its analysis (whose transient growth is drawn).
     steps : int, optional
-        Largest power.
+        Largest power (of a bare matrix; an analysis keeps its own).
     title : str, optional
         Axes title.
 
@@ -153,9 +154,11 @@ def transient_figure(W: Any, *, steps: int = TRANSIENT_STEPS, title: str = "") -
     import spectra
     import spectra.plot
 
-    A = as_numpy(W)
-    with np.errstate(over="ignore", invalid="ignore"):
-        growth = np.asarray(spectra.transient_growth(A, steps), dtype=float)
+    if isinstance(W, MatrixAnalysis):
+        growth = W.transient
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            growth = np.asarray(spectra.transient_growth(as_numpy(W), steps), dtype=float)
     fig, ax = new_figure(5.0, 3.6)
     spectra.plot.transient(growth, ax=ax)
     if title:
@@ -164,7 +167,7 @@ def transient_figure(W: Any, *, steps: int = TRANSIENT_STEPS, title: str = "") -
 
 
 def write_matrix_plots(
-    matrices: Mapping[str, Any],
+    matrices: Mapping[str, Any] | Sequence[MatrixAnalysis],
     folder: str | os.PathLike[str],
     *,
     eps: Sequence[float],
@@ -174,8 +177,8 @@ def write_matrix_plots(
 
     Parameters
     ----------
-    matrices : mapping of str to matrix
-        Named recurrent matrices (names are reduced to safe file names).
+    matrices : mapping of str to matrix, or sequence of MatrixAnalysis
+        Named recurrent matrices or their analyses (names are reduced to safe file names).
     folder : str or path-like
         Existing output folder.
     eps : sequence of float
@@ -201,7 +204,12 @@ def write_matrix_plots(
     """
     figures: list[tuple[Path, Figure, str]] = []
     out = Path(folder)
-    for name, W in matrices.items():
+    named = (
+        list(matrices.items())
+        if isinstance(matrices, Mapping)
+        else [(analysis.name, analysis) for analysis in matrices]
+    )
+    for name, W in named:
         stem = safe_filename(name)
         figures.append(
             (

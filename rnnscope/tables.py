@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
+from rnnscope.measures import fmt, measures, table_rows
+
+if TYPE_CHECKING:
+    from rnnscope.analysis import CheckpointAnalysis
+    from rnnscope.report import Report
+    from rnnscope.robustness import AttackRun
+
+__all__ = [  # noqa: F822 - MEASURES comes from the measure registry
     "MEASURES",
     "fmt",
     "print_analysis",
@@ -16,56 +22,11 @@ __all__ = [
     "print_train_summary",
 ]
 
-#: Row labels of the analysis table, by field of :func:`rnnscope.analysis.analyze_matrix`.
-MEASURES: tuple[tuple[str, str], ...] = (
-    ("size", "size N"),
-    ("spectral_radius", "spectral radius ρ"),
-    ("spectral_radius_power", "ρ (power method)"),
-    ("spectral_norm", "spectral norm σ_max"),
-    ("spectral_norm_power", "σ_max (power method)"),
-    ("henrici", "Henrici departure"),
-    ("henrici_relative", "Henrici / ‖W‖_F"),
-    ("chain_length", "chain length"),
-    ("orthogonality_error", "‖WᵀW − I‖_F"),
-    ("eigenvector_condition", "eigenvector condition κ(V)"),
-    ("kreiss_lower_bound", "Kreiss lower bound"),
-    ("max_transient_growth", "max_k ‖W^k‖₂"),
-)
 
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """Format a number for a table: ``digits`` significant digits, ``-`` for missing values.
-
-    Parameters
-    ----------
-    value : Any
-        A number, ``None`` or text.
-    digits : int, optional
-        Significant digits of floats.
-
-    Returns
-    -------
-    str
-        The formatted value; NaN and ``None`` give ``"-"``, infinity ``"inf"``.
-
-    Examples
-    --------
-    >>> fmt(3.14159), fmt(None), fmt(float("inf")), fmt(7)
-    ('3.142', '-', 'inf', '7')
-    """
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return f"{value:.{digits}g}"
-    return str(value)
+def __getattr__(name: str) -> Any:
+    if name == "MEASURES":  # row labels of the analysis table, from the measure registry
+        return tuple((m.key, m.label) for m in measures() if m.table and not m.per_eps)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _table(title: str | None = None) -> Any:
@@ -136,67 +97,59 @@ def print_tensor_list(console: Any, source: str, infos: Sequence[Any]) -> None:
     console.print("analyze square tensors by name with: rnnscope analyze PATH --matrix KEY")
 
 
-def print_analysis(console: Any, result: Mapping[str, Any]) -> None:
+def print_analysis(console: Any, result: CheckpointAnalysis) -> None:
     """Print the detected format, the formulas used and one column of measures per matrix.
 
     Parameters
     ----------
     console : rich.console.Console
         Destination.
-    result : mapping
-        Result of :func:`rnnscope.analysis.analyze_checkpoint`.
+    result : rnnscope.analysis.CheckpointAnalysis
+        Result of :func:`rnnscope.analysis.analyze_checkpoint`; one row per registered
+        measure (see :mod:`rnnscope.measures`).
 
     Examples
     --------
     >>> from rich.console import Console
-    >>> result = {"source": "w.npy", "format": "matrix", "kind": None, "matrices": []}
-    >>> print_analysis(Console(width=60), result)  # doctest: +ELLIPSIS
+    >>> from rnnscope.analysis import CheckpointAnalysis
+    >>> print_analysis(Console(width=60), CheckpointAnalysis("w.npy", None, "matrix", "W", ()))
+    ... # doctest: +ELLIPSIS
     source: w.npy
     format: matrix (kind: -)
     ...
     """
     from rich.markup import escape
 
-    matrices = list(result.get("matrices", []))
-    console.print(escape(f"source: {result.get('source')}"))
-    console.print(escape(f"format: {result.get('format')} (kind: {result.get('kind') or '-'})"))
+    matrices = list(result.matrices)
+    console.print(escape(f"source: {result.source}"))
+    console.print(escape(f"format: {result.format} (kind: {result.kind or '-'})"))
     for entry in matrices:
-        keys = ", ".join(entry.get("source_keys", [])) or "-"
-        formula = entry.get("formula") or "-"
-        console.print(escape(f"  {entry['name']}: {formula}   [keys: {keys}]"))
-        if entry.get("note"):
-            console.print(escape(f"    note: {entry['note']}"))
-    for name, shape in sorted(result.get("other_blocks", {}).items()):
+        keys = ", ".join(entry.source_keys) or "-"
+        formula = entry.formula or "-"
+        console.print(escape(f"  {entry.name}: {formula}   [keys: {keys}]"))
+        if entry.note:
+            console.print(escape(f"    note: {entry.note}"))
+    for name, shape in sorted(result.other_blocks.items()):
         size = "x".join(str(n) for n in shape)
         console.print(escape(f"  {name}: {size} block, not an h -> h matrix (not analysed)"))
     table = _table()
     table.add_column("measure")
     for entry in matrices:
-        table.add_column(escape(str(entry["name"])), justify="right")
-    for key, label in MEASURES:
-        table.add_row(label, *(fmt(entry.get(key)) for entry in matrices))
-    eps_keys: list[str] = []
-    for entry in matrices:
-        for key in entry.get("pseudospectral_radius", {}):
-            if key not in eps_keys:
-                eps_keys.append(key)
-    for key in eps_keys:
-        table.add_row(
-            f"ε-pseudospectral radius, ε={key}",
-            *(fmt(entry.get("pseudospectral_radius", {}).get(key)) for entry in matrices),
-        )
+        table.add_column(escape(str(entry.name)), justify="right")
+    for label, cells in table_rows(matrices):
+        table.add_row(label, *cells)
     console.print(table)
 
 
-def print_attack(console: Any, result: Mapping[str, Any]) -> None:
+def print_attack(console: Any, result: AttackRun | Mapping[str, Any]) -> None:
     """Print clean and robust accuracy per attack and budget.
 
     Parameters
     ----------
     console : rich.console.Console
         Destination.
-    result : mapping
-        Result of :func:`rnnscope.evaluation.attack_checkpoint`.
+    result : rnnscope.robustness.AttackRun or mapping
+        Result of :func:`rnnscope.attack.attack_checkpoint` (or its ``to_dict()``).
 
     Examples
     --------
@@ -209,6 +162,8 @@ def print_attack(console: Any, result: Mapping[str, Any]) -> None:
     """
     from rich.markup import escape
 
+    if not isinstance(result, Mapping):
+        result = result.to_dict()
     console.print(
         escape(
             f"{result['source']}: task {result['task']['name']}, {result['samples']} samples, "
@@ -225,15 +180,8 @@ def print_attack(console: Any, result: Mapping[str, Any]) -> None:
     console.print(table)
 
 
-def _summary_cell(key: str, value: Any) -> str:
-    """Terminal text of a comparison-table cell (failed sanity checks are counted)."""
-    if key == "sanity" and isinstance(value, str) and value.startswith("FAIL"):
-        return f"FAIL ({value.count(';') + 1})"
-    return fmt(value, 3)
-
-
-def print_report_summary(console: Any, report: Any, index: Any) -> None:
-    """Print the comparison table of a report and the path of its HTML page.
+def print_report_summary(console: Any, report: Report, index: Any) -> None:
+    """Print the compact comparison table of a report and the path of its HTML page.
 
     Parameters
     ----------
@@ -248,7 +196,7 @@ def print_report_summary(console: Any, report: Any, index: Any) -> None:
     --------
     >>> from rich.console import Console
     >>> from rnnscope.report import Report, ReportSettings
-    >>> report = Report(ReportSettings(), models=[], figures=[], provenance={}, timings={})
+    >>> report = Report(ReportSettings(), models=[], provenance={}, timings={})
     >>> print_report_summary(Console(width=200), report, "out/index.html")  # doctest: +ELLIPSIS
     models...
     report: out/index.html
@@ -256,11 +204,12 @@ def print_report_summary(console: Any, report: Any, index: Any) -> None:
     from rich.markup import escape
 
     table = _table("models")
-    columns = report.summary_columns(compact=True)
-    for label, key in columns:
-        text = key in ("model", "kind", "sanity")
-        table.add_column(escape(label), justify="left" if text else "right", no_wrap=True)
-    for row in report.summary_rows():
-        table.add_row(*(escape(_summary_cell(key, row.get(key))) for _, key in columns))
+    columns = report.columns(compact=True)
+    for column in columns:
+        table.add_column(
+            escape(column.label), justify="left" if column.text else "right", no_wrap=True
+        )
+    for model in report.models:
+        table.add_row(*(escape(column.terminal(model)) for column in columns))
     console.print(table)
     console.print(escape(f"report: {index}"))

@@ -10,8 +10,8 @@ import pytest
 
 import rnnscope
 
-NAMES = sorted(info.name for info in pkgutil.iter_modules(rnnscope.__path__))
-MODULES = ["rnnscope", *(f"rnnscope.{name}" for name in NAMES if name != "__main__")]
+NAMES = sorted(info.name for info in pkgutil.walk_packages(rnnscope.__path__, "rnnscope."))
+MODULES = ["rnnscope", *(name for name in NAMES if name != "rnnscope.__main__")]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,139 @@
+"""``rnnscope attack``: robust accuracy of one checkpoint under input attacks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from rnnscope.robustness import AttackRun
+from rnnscope.settings import AttackSettings, eps_text
+from rnnscope.taskdata import evaluation_samples, loaded_model, task_of
+
+__all__ = ["attack_checkpoint", "default_eps", "known_attacks"]
+
+
+def default_eps(norm: str) -> str:
+    """Return the default comma-separated budgets of a norm (from :class:`AttackSettings`).
+
+    Parameters
+    ----------
+    norm : {"linf", "l2"}
+        Threat model.
+
+    Returns
+    -------
+    str
+        For example ``"0.01,0.03,0.1"``.
+
+    Examples
+    --------
+    >>> default_eps("l2")
+    '0.1,0.3,1.0'
+    """
+    return eps_text(AttackSettings().budgets(norm))
+
+
+def known_attacks() -> tuple[str, ...]:
+    """Names of the input attacks that :func:`attacks.adversarial` accepts.
+
+    Returns
+    -------
+    tuple of str
+        For example ``("fgsm", "pgd", "bim", "deepfool", "fmn", "cw")``.
+
+    Examples
+    --------
+    >>> "pgd" in known_attacks()
+    True
+    """
+    import attacks
+
+    return tuple(attacks.ATTACKS)
+
+
+_ATTACK = AttackSettings()
+
+
+def attack_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    task: str | None = None,
+    norm: str = _ATTACK.norm,
+    eps: Sequence[float] = _ATTACK.linf_eps,
+    attacks: Sequence[str] = _ATTACK.attacks,
+    samples: int = _ATTACK.samples,
+    steps: int = _ATTACK.steps,
+    seed: int = _ATTACK.seed,
+) -> AttackRun:
+    """Robust accuracy of a checkpoint under input attacks (``rnnscope attack``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Checkpoint folder written by :func:`models.train` or :func:`models.save`.
+    task : str, optional
+        Task name; default: the checkpoint's task.
+    norm : {"linf", "l2"}, optional
+        Threat model.
+    eps : sequence of float, optional
+        Budgets.
+    attacks : sequence of str, optional
+        Attack names (see :func:`known_attacks`).
+    samples : int, optional
+        Number of test sequences.
+    steps : int, optional
+        Iterations of the iterative attacks.
+    seed : int, optional
+        Seed of the random starts.
+
+    Returns
+    -------
+    rnnscope.robustness.AttackRun
+        The robustness curve with its checkpoint and task; ``to_dict()`` gives
+        ``rnnscope attack --json``.
+
+    Raises
+    ------
+    models.errors.ModelsError
+        If the checkpoint cannot be loaded or the task is unknown.
+    attacks.errors.AttacksError
+        If the model does not fit the task's inputs.
+    rnnscope.errors.BadOptionError
+        If the checkpoint has no model or no task.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rnnscope.training import train_checkpoint
+    >>> out = tempfile.mkdtemp()
+    >>> _ = train_checkpoint("rnn", "digits", out=out, hidden=4, steps=1)
+    >>> run = attack_checkpoint(out, eps=[0.1], attacks=["fgsm"], samples=4, steps=1)
+    >>> run.to_dict()["samples"], sorted(run.to_dict()["robust_accuracy"])
+    (4, ['fgsm', 'worst'])
+    """
+    import attacks as attacks_lib
+    import models
+
+    checkpoint = models.load(path)
+    model = loaded_model(checkpoint)
+    task_obj = task_of(checkpoint, task)
+    x, y = evaluation_samples(task_obj, samples)
+    curve = attacks_lib.adversarial(
+        model,
+        x,
+        y,
+        norm=norm,
+        epsilons=list(eps),
+        attacks=tuple(attacks),
+        steps=steps,
+        bounds=tuple(task_obj.bounds),
+        seed=seed,
+    )
+    return AttackRun(
+        source=str(checkpoint.source),
+        task=task_obj.name,
+        task_params=dict(task_obj.params),
+        curve=curve,
+        steps=steps,
+        seed=seed,
+    )

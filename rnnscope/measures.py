@@ -1,0 +1,562 @@
+r"""The registry of spectral measures: one entry per number computed for a recurrent matrix.
+
+Every table and file that shows a measure is driven by this registry: the ``rnnscope analyze``
+table and its ``--json`` output, the per-model table of a report (HTML and Markdown) and, for
+measures of the principal matrix flagged ``comparison``, the report's comparison table (and,
+flagged ``compact``, its terminal version).
+
+Adding a measure is one call, in this module or in any module imported before the analysis
+runs (report worker processes import :mod:`rnnscope.measures` afresh, so register at import
+time, not inside a function):
+
+>>> import spectra
+>>> entry = register_measure(
+...     "numerical_abscissa_example",
+...     "numerical abscissa",
+...     lambda m: float(np.linalg.eigvalsh((m.A + m.A.T) / 2).max()),
+...     short_label="ω",
+...     help="largest eigenvalue of (W + Wᵀ)/2",
+...     comparison=True,
+... )
+>>> from rnnscope.analysis import analyze_matrix
+>>> analyze_matrix("W", np.diag([0.5, -2.0])).measures["numerical_abscissa_example"]
+0.5
+>>> unregister_measure("numerical_abscissa_example")
+
+The compute function receives the shared :class:`MatrixContext` of the matrix, whose Schur
+form, chain, transient growth, power iteration and pseudospectral radii are computed once and
+shared by every measure and figure.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+import spectra
+from rnnscope.errors import RnnscopeError
+from rnnscope.options import eps_key
+from rnnscope.settings import DEFAULT_EPS, TRANSIENT_STEPS
+
+__all__ = [
+    "MatrixContext",
+    "Measure",
+    "fmt",
+    "get_measure",
+    "measures",
+    "register_measure",
+    "table_rows",
+    "unregister_measure",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """Format a number for a table: ``digits`` significant digits, ``-`` for missing values.
+
+    Parameters
+    ----------
+    value : Any
+        A number, ``None`` or text.
+    digits : int, optional
+        Significant digits of floats.
+
+    Returns
+    -------
+    str
+        The formatted value; NaN and ``None`` give ``"-"``, infinity ``"inf"``.
+
+    Examples
+    --------
+    >>> fmt(3.14159), fmt(None), fmt(float("inf")), fmt(7)
+    ('3.142', '-', 'inf', '7')
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _safe(name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``func``; overflow in a growth measure gives NaN instead of a crash."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return func(*args, **kwargs)
+        except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as exc:
+            logger.warning("%s could not be computed: %s", name, exc)
+            return math.nan
+
+
+class MatrixContext:
+    r"""One recurrent matrix and the shared, lazily computed analyses its measures draw on.
+
+    Parameters
+    ----------
+    A : (N, N) ndarray
+        The matrix, float64 or complex128, column convention.
+    eps : sequence of float, optional
+        Perturbation sizes of the :math:`\varepsilon`-pseudospectral radius.
+    transient_steps : int, optional
+        Largest power of the transient growth.
+
+    Examples
+    --------
+    >>> ctx = MatrixContext(np.diag(np.ones(3), -1))
+    >>> ctx.chain.length, ctx.transient.shape
+    (4, (101,))
+    """
+
+    def __init__(
+        self,
+        A: np.ndarray,
+        *,
+        eps: Sequence[float] = DEFAULT_EPS,
+        transient_steps: int = TRANSIENT_STEPS,
+    ) -> None:
+        self.A = A
+        self.eps = tuple(float(e) for e in eps)
+        self.transient_steps = int(transient_steps)
+
+    @cached_property
+    def schur(self) -> spectra.SchurForm:
+        """Complex Schur form of the matrix (:func:`spectra.schur`)."""
+        return spectra.schur(self.A)
+
+    @cached_property
+    def chain(self) -> spectra.ChainReport:
+        """Longest feed-forward chain of its Schur modes (:func:`spectra.chains`)."""
+        return spectra.chains(self.A)
+
+    @cached_property
+    def transient(self) -> np.ndarray:
+        r""":math:`\|W^k\|_2` for k = 0..transient_steps (NaN when it cannot be computed)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            growth = _safe(
+                "transient growth", spectra.transient_growth, self.A, self.transient_steps
+            )
+        return np.atleast_1d(np.asarray(growth, dtype=float))
+
+    @cached_property
+    def power(self) -> spectra.PowerResult:
+        """Power iteration for the dominant eigenvalue (unconverged runs are not warned)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", spectra.NotConvergedWarning)
+            return spectra.power_method(self.A)
+
+    @cached_property
+    def pseudospectral_radii(self) -> dict[str, float]:
+        """Pseudospectral radius per epsilon, keyed by :func:`rnnscope.options.eps_key`."""
+        radii = _safe(
+            "pseudospectral radius", spectra.pseudospectral_radius, self.A, list(self.eps)
+        )
+        radii = np.atleast_1d(np.asarray(radii, dtype=float))
+        if radii.size != len(self.eps):
+            radii = np.full(len(self.eps), math.nan)
+        return {eps_key(e): float(r) for e, r in zip(self.eps, radii, strict=True)}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One registered measure of a recurrent matrix.
+
+    Attributes
+    ----------
+    key : str
+        JSON key (in ``rnnscope analyze --json``, the report's ``analysis`` and ``summary``).
+    label : str
+        Row label of the per-matrix tables.
+    compute : callable
+        ``compute(context) -> value`` from the shared :class:`MatrixContext`; a value is a
+        number, ``None``, or, for ``per_eps`` measures, a dict keyed by epsilon.
+    short_label : str
+        Column label of the comparison table (default: `label`); for ``per_eps`` measures a
+        format string with ``{eps}``.
+    help : str
+        Tooltip of the comparison table column.
+    digits : int
+        Significant digits in the per-matrix tables (the comparison table shows 3).
+    table : bool
+        Shown in the per-matrix tables (otherwise JSON only).
+    comparison : bool
+        Shown, for the principal matrix, in the report's comparison table.
+    compact : bool
+        Also in the compact comparison table printed by ``rnnscope report``.
+    per_eps : bool
+        The value is a dict keyed by :func:`rnnscope.options.eps_key`: one row (and column)
+        per pseudospectral epsilon.
+
+    Examples
+    --------
+    >>> get_measure("spectral_norm").short_label
+    'σ_max'
+    """
+
+    key: str
+    label: str
+    compute: Callable[[MatrixContext], Any]
+    short_label: str = ""
+    help: str = ""
+    digits: int = 4
+    table: bool = True
+    comparison: bool = False
+    compact: bool = False
+    per_eps: bool = False
+
+    def text(self, value: Any, *, digits: int | None = None) -> str:
+        """Format a value of this measure for a table.
+
+        Parameters
+        ----------
+        value : Any
+            The value (``None`` and NaN give ``"-"``).
+        digits : int, optional
+            Significant digits (default: :attr:`digits`).
+
+        Returns
+        -------
+        str
+            The cell text.
+
+        Examples
+        --------
+        >>> get_measure("henrici").text(1.23456)
+        '1.235'
+        """
+        return fmt(value, self.digits if digits is None else digits)
+
+    def rows(self, eps_keys: Sequence[str]) -> Iterator[tuple[str, str, str | None]]:
+        """Table rows of this measure: ``(key, label, eps key or None)``.
+
+        Parameters
+        ----------
+        eps_keys : sequence of str
+            Epsilon keys (used by ``per_eps`` measures).
+
+        Yields
+        ------
+        tuple of (str, str, str or None)
+            Column key, row label and the epsilon key to look up.
+
+        Examples
+        --------
+        >>> list(get_measure("pseudospectral_radius").rows(["0.1"]))
+        [('pseudospectral_radius_0.1', 'ε-pseudospectral radius, ε=0.1', '0.1')]
+        """
+        if not self.per_eps:
+            yield self.key, self.label, None
+            return
+        for key in eps_keys:
+            yield f"{self.key}_{key}", f"{self.label}, ε={key}", key
+
+    def lookup(self, values: Any, eps: str | None) -> Any:
+        """Pick this measure's value (or its value at `eps`) out of a matrix's measures.
+
+        Parameters
+        ----------
+        values : mapping
+            Measures of one matrix, by key.
+        eps : str or None
+            Epsilon key of a ``per_eps`` measure.
+
+        Returns
+        -------
+        object
+            The value, ``None`` when missing.
+
+        Examples
+        --------
+        >>> values = {"pseudospectral_radius": {"0.1": 1.1}}
+        >>> get_measure("pseudospectral_radius").lookup(values, "0.1")
+        1.1
+        """
+        value = values.get(self.key)
+        if eps is None:
+            return value
+        return value.get(eps) if isinstance(value, dict) else None
+
+
+_REGISTRY: dict[str, Measure] = {}
+
+
+class MeasureRegistryError(RnnscopeError, ValueError):
+    """A measure is registered twice, or an unknown measure is looked up."""
+
+
+def register_measure(
+    key: str,
+    label: str,
+    compute: Callable[[MatrixContext], Any],
+    *,
+    short_label: str = "",
+    help: str = "",
+    digits: int = 4,
+    table: bool = True,
+    comparison: bool = False,
+    compact: bool = False,
+    per_eps: bool = False,
+    replace: bool = False,
+) -> Measure:
+    """Add a measure to every table, JSON output and report (see the module docstring).
+
+    Parameters
+    ----------
+    key : str
+        JSON key; must not clash with a registered measure (unless `replace`).
+    label : str
+        Row label of the per-matrix tables.
+    compute : callable
+        ``compute(context: MatrixContext) -> value``.
+    short_label, help, digits, table, comparison, compact, per_eps
+        See :class:`Measure`.
+    replace : bool, optional
+        Replace a registered measure of the same key (keeping its position).
+
+    Returns
+    -------
+    Measure
+        The registered entry.
+
+    Raises
+    ------
+    MeasureRegistryError
+        If `key` is taken (and `replace` is false) or is not a non-empty identifier.
+
+    Examples
+    --------
+    >>> m = register_measure("trace_example", "trace", lambda ctx: float(np.trace(ctx.A)))
+    >>> m in measures()
+    True
+    >>> unregister_measure("trace_example")
+    """
+    if not isinstance(key, str) or not key.isidentifier():
+        raise MeasureRegistryError(f"a measure key must be an identifier, got {key!r}")
+    if key in _REGISTRY and not replace:
+        raise MeasureRegistryError(f"measure {key!r} is already registered")
+    if compact and not comparison:
+        raise MeasureRegistryError(f"measure {key!r}: compact requires comparison")
+    entry = Measure(
+        key=key,
+        label=label,
+        compute=compute,
+        short_label=short_label or label,
+        help=help or label,
+        digits=digits,
+        table=table,
+        comparison=comparison,
+        compact=compact,
+        per_eps=per_eps,
+    )
+    _REGISTRY[key] = entry
+    return entry
+
+
+def unregister_measure(key: str) -> None:
+    """Remove a registered measure.
+
+    Parameters
+    ----------
+    key : str
+        Its key.
+
+    Raises
+    ------
+    MeasureRegistryError
+        If no measure has that key.
+
+    Examples
+    --------
+    >>> _ = register_measure("tmp_example", "tmp", lambda ctx: 0)
+    >>> unregister_measure("tmp_example")
+    >>> "tmp_example" in [m.key for m in measures()]
+    False
+    """
+    if key not in _REGISTRY:
+        raise MeasureRegistryError(f"no measure {key!r} is registered")
+    del _REGISTRY[key]
+
+
+def measures() -> tuple[Measure, ...]:
+    """Every registered measure, in registration order (the order of the table rows).
+
+    Returns
+    -------
+    tuple of Measure
+        The registry.
+
+    Examples
+    --------
+    >>> [m.key for m in measures()][:2]
+    ['size', 'spectral_radius']
+    """
+    return tuple(_REGISTRY.values())
+
+
+def get_measure(key: str) -> Measure:
+    """Return the registered measure `key`.
+
+    Parameters
+    ----------
+    key : str
+        Its key.
+
+    Returns
+    -------
+    Measure
+        The entry.
+
+    Raises
+    ------
+    MeasureRegistryError
+        If no measure has that key.
+
+    Examples
+    --------
+    >>> get_measure("chain_length").label
+    'chain length'
+    """
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        raise MeasureRegistryError(f"no measure {key!r} is registered") from None
+
+
+# ----------------------------------------------------------------------------- built-in measures
+def _max_growth(ctx: MatrixContext) -> float:
+    growth = ctx.transient
+    if not np.size(growth) or np.all(np.isnan(growth)):
+        return math.nan
+    return float(np.nanmax(growth))
+
+
+register_measure("size", "size N", lambda ctx: int(ctx.A.shape[0]))
+register_measure(
+    "spectral_radius",
+    "spectral radius ρ",
+    lambda ctx: float(spectra.spectral_radius(ctx.A)),
+    short_label="ρ",
+    help="spectral radius of the principal W",
+    comparison=True,
+    compact=True,
+)
+register_measure(
+    "spectral_radius_power",
+    "ρ (power method)",
+    lambda ctx: abs(ctx.power.value) if ctx.power.converged else math.nan,
+)
+register_measure(
+    "power_converged",
+    "power method converged",
+    lambda ctx: bool(ctx.power.converged),
+    table=False,
+)
+register_measure(
+    "spectral_norm",
+    "spectral norm σ_max",
+    lambda ctx: float(spectra.spectral_norm(ctx.A)),
+    short_label="σ_max",
+    help="largest singular value of the principal W",
+    comparison=True,
+    compact=True,
+)
+register_measure(
+    "spectral_norm_power",
+    "σ_max (power method)",
+    lambda ctx: float(_safe("power spectral norm", spectra.spectral_norm, ctx.A, method="power")),
+)
+register_measure("henrici", "Henrici departure", lambda ctx: float(spectra.henrici(ctx.A)))
+register_measure(
+    "henrici_relative",
+    "Henrici / ‖W‖_F",
+    lambda ctx: float(spectra.henrici(ctx.A, relative=True)),
+    short_label="Henrici rel",
+    help="departure from normality / ‖W‖_F",
+    comparison=True,
+    compact=True,
+)
+register_measure(
+    "chain_length",
+    "chain length",
+    lambda ctx: int(ctx.chain.length),
+    short_label="chain",
+    help="length of the detected Schur chain",
+    comparison=True,
+    compact=True,
+)
+register_measure(
+    "orthogonality_error",
+    "‖WᵀW − I‖_F",
+    lambda ctx: float(spectra.orthogonality_error(ctx.A)),
+)
+register_measure(
+    "eigenvector_condition",
+    "eigenvector condition κ(V)",
+    lambda ctx: float(_safe("eigenvector condition", spectra.eigenvector_condition, ctx.A)),
+)
+register_measure(
+    "kreiss_lower_bound",
+    "Kreiss lower bound",
+    lambda ctx: float(_safe("Kreiss bound", spectra.kreiss_lower_bound, ctx.A)),
+)
+register_measure("max_transient_growth", "max_k ‖W^k‖₂", _max_growth)
+register_measure(
+    "pseudospectral_radius",
+    "ε-pseudospectral radius",
+    lambda ctx: dict(ctx.pseudospectral_radii),
+    short_label="ρ_ε ε={eps}",
+    help="ε-pseudospectral radius",
+    comparison=True,
+    per_eps=True,
+)
+
+
+def table_rows(matrices: Sequence[Any]) -> list[tuple[str, list[str]]]:
+    """Rows of the per-matrix table: one per table measure (per epsilon for ``per_eps`` ones).
+
+    Parameters
+    ----------
+    matrices : sequence of rnnscope.analysis.MatrixAnalysis
+        The columns.
+
+    Returns
+    -------
+    list of (str, list of str)
+        Row label and one cell per matrix.
+
+    Examples
+    --------
+    >>> from rnnscope.analysis import analyze_matrix
+    >>> rows = table_rows([analyze_matrix("W", np.eye(2), eps=[0.1])])
+    >>> rows[0], rows[-1]
+    (('size N', ['2']), ('ε-pseudospectral radius, ε=0.1', ['1.1']))
+    """
+    eps_keys: list[str] = []
+    for matrix in matrices:
+        for e in matrix.eps:
+            if eps_key(e) not in eps_keys:
+                eps_keys.append(eps_key(e))
+    rows = []
+    for measure in measures():
+        if not measure.table:
+            continue
+        for _, label, eps in measure.rows(eps_keys):
+            cells = [measure.text(measure.lookup(m.measures, eps)) for m in matrices]
+            rows.append((label, cells))
+    return rows

@@ -1,0 +1,287 @@
+"""Rendering a built report: HTML and Markdown from one view, JSON from ``to_dict()``.
+
+Names from checkpoints (paths, matrix keys, options) are untrusted: the HTML template escapes
+them (jinja2 autoescape), the Markdown renderer escapes every interpolated value, and only the
+SVG generated here is marked safe.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rnnscope.files import atomic_write_text
+from rnnscope.jsonio import dumps
+from rnnscope.measures import fmt
+from rnnscope.options import eps_key
+from rnnscope.report.document import TITLE, ModelReport, Report
+from rnnscope.report.sections import sections
+
+__all__ = ["render_html", "render_json", "render_markdown", "write_report"]
+
+
+def _view(report: Report) -> dict[str, Any]:
+    """Template context shared by the HTML and Markdown renderers."""
+    columns = report.columns()
+    rows = [{column.key: column.cell(model) for column in columns} for model in report.models]
+    provenance = report.provenance
+    provenance_rows = [
+        ("rnnscope", provenance["rnnscope"]),
+        (
+            "versions",
+            ", ".join(f"{k} {v}" for k, v in sorted(provenance["versions"].items())),
+        ),
+        ("compute threads per model", str(provenance["threads_per_model"])),
+        ("seed", str(provenance["seed"])),
+        (
+            "settings",
+            "; ".join(f"{k} = {_setting(v)}" for k, v in sorted(provenance["settings"].items())),
+        ),
+    ]
+    return {
+        "title": TITLE,
+        "settings": {
+            key: [eps_key(v) for v in value] if key.endswith("_eps") else value
+            for key, value in report.settings.to_dict().items()
+        },
+        "columns": columns,
+        "rows": rows,
+        "models": [_model_view(model) for model in report.models],
+        "provenance": provenance_rows,
+    }
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _model_view(model: ModelReport) -> dict[str, Any]:
+    from markupsafe import Markup
+
+    blocks = []
+    for section in sections():
+        if section.template is None:
+            continue
+        view = section.view(model, model.result(section.key))
+        if view is not None:
+            blocks.append({"template": f"sections/{section.template}", **view})
+    return {
+        "name": model.name,
+        "source": model.source,
+        "format": model.format,
+        "kind": model.kind,
+        "options_text": ", ".join(f"{k}={v}" for k, v in sorted(model.options.items())),
+        "task_text": _task_text(model.task),
+        "training_text": _training_text(model.training),
+        "notes": list(model.notes),
+        "blocks": blocks,
+        "figures": [
+            {"svg": Markup(f.svg), "caption": f.caption, "file": f.file, "key": f.key}
+            for f in model.figures
+        ],
+    }
+
+
+def _task_text(task: Mapping[str, Any] | None) -> str:
+    if not task:
+        return ""
+    params = ", ".join(f"{k}={v}" for k, v in sorted((task.get("params") or {}).items()))
+    return f"{task.get('name')} ({params})" if params else str(task.get("name"))
+
+
+def _training_text(training: Mapping[str, Any] | None) -> str:
+    if not training:
+        return ""
+    parts = [
+        f"{k} {fmt(training.get(k))}" for k in ("steps", "batch_size", "lr", "lr_orth", "seed")
+    ]
+    if training.get("test_metric") is not None:
+        parts.append(
+            f"test {training.get('metric_name') or 'metric'} {fmt(training['test_metric'])}"
+        )
+    return ", ".join(parts)
+
+
+def _environment(kind: str) -> Any:
+    import jinja2
+
+    escaping: dict[str, Any] = (
+        {"autoescape": jinja2.select_autoescape(["html", "j2"], default=True)}
+        if kind == "html"
+        else {"autoescape": False, "finalize": _markdown_escape}
+    )
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("rnnscope", "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        **escaping,
+    )
+
+
+def _render(kind: str, view: Mapping[str, Any]) -> str:
+    """Render ``report.<kind>.j2`` (``html`` or ``md``) with a view from :func:`_view`."""
+    return _environment(kind).get_template(f"report.{kind}.j2").render(**view, kind=kind)
+
+
+_MARKDOWN_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "|": "\\|",
+    "`": "\\`",
+    "*": "\\*",
+    "_": "\\_",
+    "[": "\\[",
+    "]": "\\]",
+    "\\": "\\\\",
+}
+
+
+def _markdown_escape(value: Any) -> str:
+    """Escape a value for Markdown text (no markup, no HTML, no table breaks)."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    return "".join(_MARKDOWN_ESCAPES.get(ch, ch) for ch in text)
+
+
+def render_html(report: Report) -> str:
+    """Render the self-contained HTML page.
+
+    Parameters
+    ----------
+    report : Report
+        The built report.
+
+    Returns
+    -------
+    str
+        The page; no external URL, no script, figures inline as SVG.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from rnnscope.report import ReportSettings, build_report
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> render_html(report).startswith("<!DOCTYPE html>")
+    True
+    """
+    return _render("html", _view(report))
+
+
+def render_markdown(report: Report) -> str:
+    """Render the Markdown report (figures referenced as ``figures/*.svg``).
+
+    Parameters
+    ----------
+    report : Report
+        The built report.
+
+    Returns
+    -------
+    str
+        Markdown text; every interpolated value is escaped.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from rnnscope.report import ReportSettings, build_report
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> render_markdown(report).splitlines()[0]
+    '# rnnscope robustness report'
+    """
+    return _render("md", _view(report))
+
+
+def render_json(report: Report) -> str:
+    """Render ``report.json`` (sorted keys, ``null`` for non-finite values).
+
+    Parameters
+    ----------
+    report : Report
+        The built report.
+
+    Returns
+    -------
+    str
+        Canonical JSON text.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib, numpy as np
+    >>> from rnnscope.report import ReportSettings, build_report
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> json.loads(render_json(report))["models"][0]["name"]
+    'w'
+    """
+    return dumps(report.to_dict())
+
+
+_TIMINGS_NOTE = (
+    "wall-clock seconds; kept apart so that index.html, report.json and report.md are reproducible"
+)
+
+
+def write_report(report: Report, folder: str | os.PathLike[str]) -> Path:
+    """Write the report files into `folder`, each atomically.
+
+    Everything is rendered in memory first, so a failure leaves no partial report behind.
+
+    Parameters
+    ----------
+    report : Report
+        The built report.
+    folder : str or path-like
+        Existing, writable folder.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of ``index.html``.
+
+    Raises
+    ------
+    OSError
+        If a file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from rnnscope.report import ReportSettings, build_report
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> report = build_report([path], ReportSettings(grid=16), workers=1)
+    >>> write_report(report, tempfile.mkdtemp()).name
+    'index.html'
+    """
+    out = Path(folder)
+    view = _view(report)
+    html = _render("html", view)
+    markdown = _render("md", view)
+    data = render_json(report)
+    timings = dumps({"timings_seconds": report.timings, "note": _TIMINGS_NOTE})
+    figure_dir = out / "figures"
+    figure_dir.mkdir(exist_ok=True)
+    for model in report.models:
+        for figure in model.figures:
+            atomic_write_text(out / figure.file, _standalone_svg(figure.svg))
+    atomic_write_text(out / "report.json", data)
+    atomic_write_text(out / "report.md", markdown)
+    atomic_write_text(out / "timings.json", timings)
+    return atomic_write_text(out / "index.html", html)
+
+
+def _standalone_svg(svg: str) -> str:
+    return '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg + "\n"

@@ -1,0 +1,258 @@
+"""Report section ``robustness``: attacks, random noise, minimal perturbations, certificates.
+
+Its result is a :class:`rnnscope.robustness.Robustness` for both threat models
+(``report.json``: ``robustness``, ``null`` when the model cannot be attacked on its task).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rnnscope.measures import fmt
+from rnnscope.options import eps_key
+from rnnscope.report.sections import Column, ModelContext, Section
+from rnnscope.robustness import NormRobustness, Robustness
+from rnnscope.settings import ReportSettings
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from rnnscope.report.document import ModelReport
+
+__all__ = ["NORMS", "SECTION", "RobustnessSection"]
+
+#: Threat models and their labels.
+NORMS: tuple[tuple[str, str], ...] = (("linf", "L∞"), ("l2", "L2"))
+
+
+def _block(model: ModelReport, norm: str) -> NormRobustness | None:
+    result = model.result("robustness")
+    return None if result is None else getattr(result, norm)
+
+
+def _robust(norm: str, index: int) -> Any:
+    def value(model: ModelReport) -> Any:
+        block = _block(model, norm)
+        if block is None:
+            return None
+        accuracy = block.adversarial.robust_accuracy
+        return float(accuracy[index]) if index < len(accuracy) else None
+
+    return value
+
+
+def _field(norm: str, pick: Any) -> Any:
+    def value(model: ModelReport) -> Any:
+        block = _block(model, norm)
+        return None if block is None else pick(block)
+
+    return value
+
+
+def _clean(model: ModelReport) -> Any:
+    result = model.result("robustness")
+    return None if result is None else result.clean_accuracy
+
+
+def _padded(values: Sequence[Any], width: int) -> list[str]:
+    """Format `values` and pad them with empty cells to `width`."""
+    cells = [fmt(v, 3) for v in values]
+    return cells + [""] * (width - len(cells))
+
+
+class RobustnessSection(Section):
+    """Accuracy under attacks, noise and certification for the L∞ and L2 threat models.
+
+    Examples
+    --------
+    >>> [c.key for c in RobustnessSection().columns(ReportSettings(linf_eps=(0.1,)))][:2]
+    ['clean_accuracy', 'robust_linf_0.1']
+    """
+
+    key = "robustness"
+    json_key = "robustness"
+    template = "robustness"
+
+    def compute(self, context: ModelContext) -> Robustness | None:
+        """Attack the model on its task (``None`` when it cannot be attacked).
+
+        Parameters
+        ----------
+        context : ModelContext
+            The model.
+
+        Returns
+        -------
+        rnnscope.robustness.Robustness or None
+            Both threat models (no weight noise, no sanity checks: those are sections).
+        """
+        from rnnscope.evaluation import robustness_blocks
+
+        if not context.runnable:
+            return None
+        return robustness_blocks(
+            context.checkpoint.model,
+            context.task,
+            context.settings.evaluation(),
+            timings=context.timings,
+        )
+
+    def figures(
+        self, context: ModelContext, result: Robustness | None
+    ) -> list[tuple[str, str, Figure]]:
+        """One accuracy-versus-budget figure per threat model.
+
+        Parameters
+        ----------
+        context : ModelContext
+            The model.
+        result : rnnscope.robustness.Robustness or None
+            This section's result.
+
+        Returns
+        -------
+        list of (str, str, matplotlib.figure.Figure)
+            ``robustness-linf`` and ``robustness-l2``.
+        """
+        from rnnscope.figures import new_figure, plot_robustness
+
+        if result is None:
+            return []
+        made = []
+        for norm, label in NORMS:
+            block: NormRobustness = getattr(result, norm)
+            curves = {name: (list(block.eps), values) for name, values in block.curves()}
+            fig, ax = new_figure(5.0, 3.8)
+            plot_robustness(
+                ax,
+                curves,
+                title=f"{label} robustness",
+                xlabel=f"{label} budget ε",
+                clean=result.clean_accuracy,
+            )
+            made.append(
+                (
+                    f"robustness-{norm}",
+                    f"accuracy under {label} attacks, random noise and certification",
+                    fig,
+                )
+            )
+        return made
+
+    def view(self, model: ModelReport, result: Robustness | None) -> dict[str, Any] | None:
+        """Tabulate the accuracy curves of both norms.
+
+        Parameters
+        ----------
+        model : ModelReport
+            The model.
+        result : rnnscope.robustness.Robustness or None
+            This section's result.
+
+        Returns
+        -------
+        dict or None
+            ``header`` and ``rows`` (``norm``, ``curve``, ``cells``).
+        """
+        if result is None:
+            return None
+        width = max(len(block.eps) for block in result.norms())
+        rows = []
+        for norm, label in NORMS:
+            block: NormRobustness = getattr(result, norm)
+            minimal = block.minimal
+            curves = [
+                ("budget ε", list(block.eps)),
+                *block.curves(),
+                (
+                    "minimal pert. (median, IQR)",
+                    [minimal.median, f"{fmt(minimal.q1, 3)}–{fmt(minimal.q3, 3)}"],
+                ),
+            ]
+            for curve, values in curves:
+                rows.append({"norm": label, "curve": curve, "cells": _padded(values, width)})
+        return {"header": [f"ε{i + 1}" for i in range(width)], "rows": rows}
+
+    def columns(self, settings: ReportSettings) -> list[Column]:
+        """Clean accuracy, robust accuracy per budget, eps50, minimal and certified radii.
+
+        Parameters
+        ----------
+        settings : ReportSettings
+            Budgets of both norms.
+
+        Returns
+        -------
+        list of Column
+            In display order.
+        """
+        columns = [
+            Column(
+                "clean_accuracy",
+                "clean acc",
+                "accuracy on the evaluated test samples",
+                _clean,
+                compact=True,
+                group=1,
+            )
+        ]
+        for (norm, label), eps in zip(NORMS, (settings.linf_eps, settings.l2_eps), strict=True):
+            for index, e in enumerate(eps):
+                key = eps_key(e)
+                columns.append(
+                    Column(
+                        f"robust_{norm}_{key}",
+                        f"{label} ε={key}",
+                        "robust accuracy (worst case)",
+                        _robust(norm, index),
+                        group=3,
+                    )
+                )
+        for norm, label in NORMS:
+            columns.append(
+                Column(
+                    f"eps50_adversarial_{norm}",
+                    f"eps50 adv {label}",
+                    "adversarial",
+                    _field(norm, lambda b: b.adversarial.eps50),
+                    compact=norm == "linf",
+                    group=3,
+                )
+            )
+            columns.append(
+                Column(
+                    f"eps50_noise_{norm}",
+                    f"eps50 noise {label}",
+                    "random noise",
+                    _field(norm, lambda b: b.noise.eps50),
+                    compact=norm == "linf",
+                    group=3,
+                )
+            )
+        for norm, label in NORMS:
+            columns.append(
+                Column(
+                    f"minimal_{norm}",
+                    f"min pert {label}",
+                    "median minimal perturbation",
+                    _field(norm, lambda b: b.minimal.median),
+                    compact=norm == "l2",
+                    group=3,
+                )
+            )
+        for norm, label in NORMS:
+            columns.append(
+                Column(
+                    f"certified_{norm}",
+                    f"certified {label}",
+                    "median certified radius",
+                    _field(norm, lambda b: b.certified_median),
+                    compact=norm == "l2",
+                    group=3,
+                )
+            )
+        return columns
+
+
+SECTION = RobustnessSection()
