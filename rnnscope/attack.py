@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from rnnscope.options import DEFAULT_MAX_SIZE
 from rnnscope.robustness import AttackRun
 from rnnscope.settings import AttackSettings, eps_text
 from rnnscope.taskdata import evaluation_samples, loaded_model, task_of
@@ -64,6 +65,7 @@ def attack_checkpoint(
     samples: int = _ATTACK.samples,
     steps: int = _ATTACK.steps,
     seed: int = _ATTACK.seed,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> AttackRun:
     """Robust accuracy of a checkpoint under input attacks (``rnnscope attack``).
 
@@ -85,6 +87,8 @@ def attack_checkpoint(
         Iterations of the iterative attacks.
     seed : int, optional
         Seed of the random starts.
+    max_size : int or None, optional
+        Size limit of :func:`models.load` (largest hidden size).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def attack_checkpoint(
     import attacks as attacks_lib
     import models
 
-    checkpoint = models.load(path)
+    checkpoint = models.load(path, max_size=max_size)
     model = loaded_model(checkpoint)
     task_obj = task_of(checkpoint, task)
     x, y = evaluation_samples(task_obj, samples)

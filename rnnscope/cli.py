@@ -148,7 +148,9 @@ def _echo_error(message: str, *, debug: bool) -> None:
     """Print ``error: message`` on stderr, after the traceback when debugging."""
     if debug and sys.exc_info()[0] is not None:
         traceback.print_exc(file=sys.stderr)
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    from rnnscope.safetext import printable
+
+    sys.stderr.write(f"error: {printable(' '.join(message.split()))}\n")
     sys.stderr.flush()
 
 
@@ -219,7 +221,9 @@ def _show_progress() -> bool:
 def _warn(message: str) -> None:
     """One informational line on stderr (suppressed by ``--quiet``)."""
     if not _STATE["quiet"]:
-        sys.stderr.write(message.rstrip() + "\n")
+        from rnnscope.safetext import printable
+
+        sys.stderr.write(printable(message.rstrip()) + "\n")
 
 
 # ---------------------------------------------------------------------------------------- train
@@ -354,6 +358,7 @@ def _analyze_command(
         typer.Option("--convention", help="row or column: how the file's matrices act on h."),
     ] = None,
     grid: Annotated[int, typer.Option("--grid", min=10, max=400, help=_GRID_HELP)] = _GRID_DEFAULT,
+    max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Spectral and non-normality measures of every recurrent matrix in a checkpoint."""
     import models
@@ -374,20 +379,23 @@ def _analyze_command(
         else:
             print_tensor_list(_stdout_console(), str(path), infos)
         return
-    plots_dir = None
     if plots is not None:
-        from rnnscope.files import prepare_output_dir
+        from rnnscope.files import check_output_dir
 
-        plots_dir = prepare_output_dir(plots, what="--plots")
-    checkpoint = models.load(path, convention=convention, matrix=list(matrix) if matrix else None)
+        check_output_dir(plots, what="--plots")
+    checkpoint = models.load(
+        path, convention=convention, matrix=list(matrix) if matrix else None, max_size=max_size
+    )
     from rnnscope.analysis import analyze_checkpoint
 
     for block, reason in sorted(checkpoint.skipped.items()):
         _warn(f"skipped {block}: {reason}")
     result = analyze_checkpoint(checkpoint, eps=eps_values)
-    if plots_dir is not None:
+    if plots is not None:
+        from rnnscope.files import prepare_output_dir
         from rnnscope.plots import write_matrix_plots
 
+        plots_dir = prepare_output_dir(plots, what="--plots")
         written = write_matrix_plots(result.matrices, plots_dir, eps=eps_values, grid=grid)
         _warn(f"wrote {len(written)} figures to {plots_dir}")
     if as_json:
@@ -419,6 +427,7 @@ def _pseudospectrum_command(
     grid: Annotated[int, typer.Option("--grid", min=10, max=400, help=_GRID_HELP)] = _GRID_DEFAULT,
     eps: Annotated[str, typer.Option("--eps", help="Contour levels.")] = _EPS_DEFAULT,
     convention: Annotated[str | None, typer.Option("--convention", help="row or column.")] = None,
+    max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Plot the epsilon-pseudospectra of one recurrent matrix with its eigenvalues."""
     import models
@@ -430,7 +439,7 @@ def _pseudospectrum_command(
         convention = parse_choice(convention, name="--convention", choices=("row", "column"))
     _require_input(path)
     dest = check_output_file(out, suffixes=FIGURE_SUFFIXES, what="--out")
-    checkpoint = models.load(path, convention=convention)
+    checkpoint = models.load(path, convention=convention, max_size=max_size)
     if matrix is None:
         from rnnscope.analysis import principal_name
 
@@ -439,7 +448,7 @@ def _pseudospectrum_command(
     elif matrix in checkpoint.matrices:
         W, name = checkpoint.matrices[matrix], matrix
     else:
-        checkpoint = models.load(path, convention=convention, matrix=[matrix])
+        checkpoint = models.load(path, convention=convention, matrix=[matrix], max_size=max_size)
         name = next(iter(checkpoint.matrices))
         W = checkpoint.matrices[name]
     from rnnscope.figures import save_figure
@@ -478,6 +487,7 @@ def _attack_command(
         int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(AttackSettings, "seed"))
     ] = default(AttackSettings, "seed"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Robust accuracy of a trained checkpoint under gradient attacks on its inputs."""
     from rnnscope.attack import attack_checkpoint, default_eps, known_attacks
@@ -495,6 +505,7 @@ def _attack_command(
         samples=samples,
         steps=steps,
         seed=seed,
+        max_size=max_size,
     )
     if as_json:
         from rnnscope.jsonio import dumps
@@ -532,8 +543,13 @@ def _report_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(ReportSettings, "seed"))
     ] = default(ReportSettings, "seed"),
+    max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
-    """Write an HTML, JSON and Markdown robustness report for one or more checkpoints."""
+    """Write an HTML, JSON and Markdown robustness report for one or more checkpoints.
+
+    The report is built in a hidden sibling folder of --out and swapped in as a whole: a reader
+    sees the old report or the new one, never a mix.
+    """
     from rnnscope.report import build_report, write_report
 
     settings = ReportSettings(
@@ -547,10 +563,12 @@ def _report_command(
     )
     for path in paths:
         _require_input(path)
-    from rnnscope.files import prepare_output_dir
+    from rnnscope.files import check_output_dir
 
-    folder = prepare_output_dir(out, what="--out")
-    built = build_report([str(p) for p in paths], settings, progress=_show_progress())
+    folder = check_output_dir(out, what="--out", entries=("figures",))
+    built = build_report(
+        [str(p) for p in paths], settings, progress=_show_progress(), max_size=max_size
+    )
     index = write_report(built, folder)
     from rnnscope.tables import print_report_summary
 

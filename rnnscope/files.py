@@ -13,6 +13,7 @@ import errno
 import hashlib
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -465,6 +466,7 @@ def replace_folder(
     stage = Path(tempfile.mkdtemp(prefix=prefix + "new-", dir=dest.parent))
     moved: list[str] = []
     try:
+        os.chmod(stage, stat.S_IMODE(os.stat(dest).st_mode))  # mkdtemp makes it private
         result = build(stage)
         for entry in sorted(os.listdir(dest)):
             if entry not in names and not entry.startswith(_TEMP_PREFIX):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnscope.analysis import TRANSIENT_STEPS, MatrixAnalysis, as_numpy
-from rnnscope.figures import new_figure, safe_filename, save_figure
+from rnnscope.figures import new_figure, plain_text, save_figure, unique_filenames
 from rnnscope.measures import MatrixContext
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def pseudospectrum_figure(
     )
     spectra.plot.pseudospectrum(view, eps=list(eps), ax=ax, unit_circle=True, overlay=points)
     if title:
-        ax.set_title(title)
+        ax.set_title(plain_text(title))
     return fig
 
 
@@ -121,7 +121,7 @@ def schur_figure(W: Any, *, title: str = "") -> Figure:
     fig, ax = new_figure(5.0, 4.4)
     spectra.plot.schur(shared.schur, ax=ax, path=shared.chain.path)
     if title:
-        ax.set_title(title)
+        ax.set_title(plain_text(title))
     return fig
 
 
@@ -162,7 +162,7 @@ def transient_figure(W: Any, *, steps: int = TRANSIENT_STEPS, title: str = "") -
     fig, ax = new_figure(5.0, 3.6)
     spectra.plot.transient(growth, ax=ax)
     if title:
-        ax.set_title(title)
+        ax.set_title(plain_text(title))
     return fig
 
 
@@ -178,7 +178,8 @@ def write_matrix_plots(
     Parameters
     ----------
     matrices : mapping of str to matrix, or sequence of MatrixAnalysis
-        Named recurrent matrices or their analyses (names are reduced to safe file names).
+        Named recurrent matrices or their analyses (names are reduced to safe file names,
+        distinct for distinct names: see :func:`rnnscope.figures.unique_filenames`).
     folder : str or path-like
         Existing output folder.
     eps : sequence of float
@@ -209,8 +210,9 @@ def write_matrix_plots(
         if isinstance(matrices, Mapping)
         else [(analysis.name, analysis) for analysis in matrices]
     )
+    stems = unique_filenames(name for name, _ in named)
     for name, W in named:
-        stem = safe_filename(name)
+        stem = stems[name]
         figures.append(
             (
                 out / f"{stem}-pseudospectrum.svg",

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rnnscope.measures import fmt, measures, table_rows
+from rnnscope.safetext import printable
 
 if TYPE_CHECKING:
     from rnnscope.analysis import CheckpointAnalysis
@@ -27,6 +28,13 @@ def __getattr__(name: str) -> Any:
     if name == "MEASURES":  # row labels of the analysis table, from the measure registry
         return tuple((m.key, m.label) for m in measures() if m.table and not m.per_eps)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _show(text: object) -> str:
+    """Text from files, safe to print: control characters escaped, no rich markup."""
+    from rich.markup import escape
+
+    return escape(printable(text))
 
 
 def _table(title: str | None = None) -> Any:
@@ -53,14 +61,12 @@ def print_train_summary(console: Any, summary: Mapping[str, Any]) -> None:
     ... # doctest: +ELLIPSIS
     training finished...
     """
-    from rich.markup import escape
-
     table = _table("training finished")
     table.add_column("field")
     table.add_column("value")
     for key in ("kind", "task", "steps", "test_loss", "test_metric", "metric_name", "baseline"):
-        table.add_row(key.replace("_", " "), escape(fmt(summary.get(key))))
-    table.add_row("checkpoint", escape(str(summary.get("out"))))
+        table.add_row(key.replace("_", " "), _show(fmt(summary.get(key))))
+    table.add_row("checkpoint", _show(str(summary.get("out"))))
     console.print(table)
 
 
@@ -84,15 +90,13 @@ def print_tensor_list(console: Any, source: str, infos: Sequence[Any]) -> None:
     >>> print_tensor_list(Console(width=60), "w.npz", [info])  # doctest: +ELLIPSIS
     tensors in w.npz...
     """
-    from rich.markup import escape
-
-    table = _table(escape(f"tensors in {source}"))
+    table = _table(_show(f"tensors in {source}"))
     table.add_column("key")
     table.add_column("shape")
     table.add_column("square")
     for info in infos:
         shape = "x".join(str(int(s)) for s in info.shape) or "scalar"
-        table.add_row(escape(str(info.key)), shape, "yes" if info.square else "no")
+        table.add_row(_show(str(info.key)), shape, "yes" if info.square else "no")
     console.print(table)
     console.print("analyze square tensors by name with: rnnscope analyze PATH --matrix KEY")
 
@@ -118,24 +122,22 @@ def print_analysis(console: Any, result: CheckpointAnalysis) -> None:
     format: matrix (kind: -)
     ...
     """
-    from rich.markup import escape
-
     matrices = list(result.matrices)
-    console.print(escape(f"source: {result.source}"))
-    console.print(escape(f"format: {result.format} (kind: {result.kind or '-'})"))
+    console.print(_show(f"source: {result.source}"))
+    console.print(_show(f"format: {result.format} (kind: {result.kind or '-'})"))
     for entry in matrices:
         keys = ", ".join(entry.source_keys) or "-"
         formula = entry.formula or "-"
-        console.print(escape(f"  {entry.name}: {formula}   [keys: {keys}]"))
+        console.print(_show(f"  {entry.name}: {formula}   [keys: {keys}]"))
         if entry.note:
-            console.print(escape(f"    note: {entry.note}"))
+            console.print(_show(f"    note: {entry.note}"))
     for name, shape in sorted(result.other_blocks.items()):
         size = "x".join(str(n) for n in shape)
-        console.print(escape(f"  {name}: {size} block, not an h -> h matrix (not analysed)"))
+        console.print(_show(f"  {name}: {size} block, not an h -> h matrix (not analysed)"))
     table = _table()
     table.add_column("measure")
     for entry in matrices:
-        table.add_column(escape(str(entry.name)), justify="right")
+        table.add_column(_show(str(entry.name)), justify="right")
     for label, cells in table_rows(matrices):
         table.add_row(label, *cells)
     console.print(table)
@@ -160,12 +162,10 @@ def print_attack(console: Any, result: AttackRun | Mapping[str, Any]) -> None:
     runs/r: task digits, 8 samples, norm l2, clean accuracy 0.5
     ...
     """
-    from rich.markup import escape
-
     if not isinstance(result, Mapping):
         result = result.to_dict()
     console.print(
-        escape(
+        _show(
             f"{result['source']}: task {result['task']['name']}, {result['samples']} samples, "
             f"norm {result['norm']}, clean accuracy {fmt(result['clean_accuracy'])}"
         )
@@ -176,7 +176,7 @@ def print_attack(console: Any, result: AttackRun | Mapping[str, Any]) -> None:
     for e in eps:
         table.add_column(f"ε={fmt(e)}", justify="right")
     for name, accuracies in result["robust_accuracy"].items():
-        table.add_row(escape(str(name)), *(fmt(a) for a in accuracies))
+        table.add_row(_show(str(name)), *(fmt(a) for a in accuracies))
     console.print(table)
 
 
@@ -201,15 +201,13 @@ def print_report_summary(console: Any, report: Report, index: Any) -> None:
     models...
     report: out/index.html
     """
-    from rich.markup import escape
-
     table = _table("models")
     columns = report.columns(compact=True)
     for column in columns:
         table.add_column(
-            escape(column.label), justify="left" if column.text else "right", no_wrap=True
+            _show(column.label), justify="left" if column.text else "right", no_wrap=True
         )
     for model in report.models:
-        table.add_row(*(escape(column.terminal(model)) for column in columns))
+        table.add_row(*(_show(column.terminal(model)) for column in columns))
     console.print(table)
-    console.print(escape(f"report: {index}"))
+    console.print(_show(f"report: {index}"))

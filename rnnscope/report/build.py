@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rnnscope import __version__
 from rnnscope.analysis import principal_name
 from rnnscope.logs import progress_bar
+from rnnscope.options import DEFAULT_MAX_SIZE
 from rnnscope.parallel import map_jobs, single_thread
 from rnnscope.report.document import FigureData, ModelReport, Report
 from rnnscope.report.sections import ModelContext, sections
@@ -47,6 +48,7 @@ def build_report(
     *,
     progress: bool = False,
     workers: int | None = None,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> Report:
     """Load every checkpoint and run every report section on it.
 
@@ -65,6 +67,8 @@ def build_report(
     workers : int, optional
         Parallel processes; default ``min(number of models, number of CPUs)``. ``1`` runs
         everything in this process.
+    max_size : int or None, optional
+        Size limit of :func:`models.load`, checked for every checkpoint before any work.
 
     Returns
     -------
@@ -99,7 +103,7 @@ def build_report(
 
     # Fail on unreadable input before any expensive work; in-process jobs reuse the loaded
     # checkpoints, worker processes load their own.
-    loaded = [models.load(path) for _, path in named]
+    loaded = [models.load(path, max_size=max_size) for _, path in named]
     if workers is None:
         workers = min(len(named), os.cpu_count() or 1)
     in_process = workers <= 1 or len(named) <= 1
@@ -164,7 +168,8 @@ def model_section(
 
     with single_thread():
         start = time.perf_counter()
-        checkpoint = models.load(path) if isinstance(path, str) else path
+        # the size limit was checked when build_report loaded every checkpoint first
+        checkpoint = models.load(path, max_size=None) if isinstance(path, str) else path
         context = ModelContext(index, name, checkpoint, settings, notes=_notes(checkpoint))
         active = sections()
         for section in active:

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rnnscope.files import atomic_write_text
+from rnnscope.files import replace_folder
 from rnnscope.jsonio import dumps
 from rnnscope.measures import fmt
 from rnnscope.options import eps_key
 from rnnscope.report.document import TITLE, ModelReport, Report
 from rnnscope.report.sections import sections
+from rnnscope.safetext import printable
 
 __all__ = ["render_html", "render_json", "render_markdown", "write_report"]
 
@@ -144,10 +145,10 @@ _MARKDOWN_ESCAPES = {
 
 
 def _markdown_escape(value: Any) -> str:
-    """Escape a value for Markdown text (no markup, no HTML, no table breaks)."""
+    """Escape a value for Markdown text (no markup, no HTML, no table breaks, no controls)."""
     if value is None:
         return ""
-    text = " ".join(str(value).split())
+    text = printable(" ".join(str(value).split()))
     return "".join(_MARKDOWN_ESCAPES.get(ch, ch) for ch in text)
 
 
@@ -235,16 +236,19 @@ _TIMINGS_NOTE = (
 
 
 def write_report(report: Report, folder: str | os.PathLike[str]) -> Path:
-    """Write the report files into `folder`, each atomically.
+    """Write the report into `folder` as a whole, replacing an older report there.
 
-    Everything is rendered in memory first, so a failure leaves no partial report behind.
+    Everything is rendered in memory first, then written into a hidden sibling folder that is
+    swapped in with an atomic rename exchange (:func:`rnnscope.files.replace_folder`): a reader
+    sees the old report or the new one, never a mix, and a failure or a kill leaves the old one.
+    Entries of `folder` that the report does not write (such as the demo's ``models/``) are kept.
 
     Parameters
     ----------
     report : Report
         The built report.
     folder : str or path-like
-        Existing, writable folder.
+        Report folder; created if missing. Its parent must be writable.
 
     Returns
     -------
@@ -272,15 +276,26 @@ def write_report(report: Report, folder: str | os.PathLike[str]) -> Path:
     markdown = _render("md", view)
     data = render_json(report)
     timings = dumps({"timings_seconds": report.timings, "note": _TIMINGS_NOTE})
-    figure_dir = out / "figures"
-    figure_dir.mkdir(exist_ok=True)
-    for model in report.models:
-        for figure in model.figures:
-            atomic_write_text(out / figure.file, _standalone_svg(figure.svg))
-    atomic_write_text(out / "report.json", data)
-    atomic_write_text(out / "report.md", markdown)
-    atomic_write_text(out / "timings.json", timings)
-    return atomic_write_text(out / "index.html", html)
+
+    def build(stage: Path) -> None:
+        (stage / "figures").mkdir()
+        for model in report.models:
+            for figure in model.figures:
+                (stage / figure.file).write_bytes(_standalone_svg(figure.svg).encode("utf-8"))
+        for name, text in (
+            ("report.json", data),
+            ("report.md", markdown),
+            ("timings.json", timings),
+            ("index.html", html),
+        ):
+            (stage / name).write_bytes(text.encode("utf-8"))
+
+    replace_folder(out, build, owned=REPORT_ENTRIES)
+    return out / "index.html"
+
+
+#: Entries of a report folder that :func:`write_report` writes (and replaces).
+REPORT_ENTRIES = ("index.html", "report.json", "report.md", "timings.json", "figures")
 
 
 def _standalone_svg(svg: str) -> str:
