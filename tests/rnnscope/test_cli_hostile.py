@@ -310,3 +310,19 @@ def test_hostile_input(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert all(c.isprintable() for c in line), repr(line)
     assert _tree(work) == before, sorted(_tree(work) - before)
     assert not (work / "pwned").exists()
+
+
+def test_cli_default_size_limit_is_the_loaders() -> None:
+    import models.formats
+    from rnnscope.options import DEFAULT_MAX_SIZE
+
+    assert DEFAULT_MAX_SIZE == models.formats.DEFAULT_MAX_SIZE == 4096
+
+
+def test_max_size_raises_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "w.npy"
+    np.save(path, np.eye(3))
+    assert_bad_input(invoke(["analyze", path, "--max-size", "2"]), "--max-size")
+    result = invoke(["analyze", path, "--max-size", "3", "--json", "--eps", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["matrices"][0]["size"] == 3
