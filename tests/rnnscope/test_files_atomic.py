@@ -156,3 +156,47 @@ def test_names_longer_than_the_file_system_allows(tmp_path: Path) -> None:
     check_name_length(tmp_path / name)
     atomic_write_text(check_output_file(tmp_path / name, suffixes=(".svg",)), "<svg/>")
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+@pytest.mark.slow
+def test_report_killed_at_random_points_is_old_or_new(tmp_path: Path) -> None:
+    """``rnnscope report`` killed at random delays: the folder holds one whole report."""
+    import json
+
+    import numpy as np
+
+    matrix = tmp_path / "w.npy"
+    np.save(matrix, np.array([[0.5, 1.0], [0.0, 0.25]]))
+    out = tmp_path / "rep"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), MPLBACKEND="Agg")
+
+    def command(eps: str) -> list[str]:
+        return [sys.executable, "-m", "rnnscope", "-q", "report", str(matrix), "--out", str(out),
+                "--grid", "10", "--eps", eps]  # fmt: skip
+
+    def check() -> str:
+        data = json.loads((out / "report.json").read_text())
+        eps = data["settings"]["pseudo_eps"]
+        html, md = (out / "index.html").read_text(), (out / "report.md").read_text()
+        for text in (html, md):
+            assert f"{eps[0]}" in text
+        figures = sorted((out / "figures").iterdir())
+        assert figures
+        for figure in figures:
+            svg = figure.read_text().split("\n", 1)[1].strip()
+            assert svg.split("<metadata>")[0][:200] in html
+        return str(eps)
+
+    start = time.perf_counter()
+    subprocess.run(command("0.125"), env=env, check=True, capture_output=True)
+    duration = time.perf_counter() - start
+    first = check()
+    rng = random.Random(3)
+    for trial in range(4):
+        eps = "0.375" if trial % 2 == 0 else "0.125"
+        proc = subprocess.Popen(command(eps), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(rng.uniform(0.5, 1.1) * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert check() in (first, "[0.375]")
