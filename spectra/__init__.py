@@ -23,8 +23,10 @@ from spectra.errors import (
     NonNumericError,
     NonSquareError,
     NotConvergedWarning,
+    ShapeMismatchError,
     SpectraError,
 )
+from spectra.local_order import ChainOrder, chain_order
 from spectra.memory import fisher_memory
 from spectra.nonnormality import eigenvector_condition, henrici, orthogonality_error
 from spectra.norms import PowerResult, power_method, project, spectral_norm, spectral_radius
@@ -38,6 +40,7 @@ from spectra.schur import ChainReport, SchurForm, chains, schur
 from spectra.transient import kreiss_lower_bound, transient_growth
 
 __all__ = [
+    "ChainOrder",
     "ChainReport",
     "EmptyMatrixError",
     "GridTooLargeError",
@@ -49,7 +52,9 @@ __all__ = [
     "PowerResult",
     "Pseudospectrum",
     "SchurForm",
+    "ShapeMismatchError",
     "SpectraError",
+    "chain_order",
     "chains",
     "eigenvector_condition",
     "errors",

@@ -15,6 +15,7 @@ __all__ = [
     "NonNumericError",
     "NonSquareError",
     "NotConvergedWarning",
+    "ShapeMismatchError",
     "SpectraError",
 ]
 
@@ -37,6 +38,10 @@ class NonFiniteError(SpectraError, ValueError):
 
 class NonNumericError(SpectraError, TypeError):
     """A matrix argument is not numeric (strings, objects, booleans)."""
+
+
+class ShapeMismatchError(SpectraError, ValueError):
+    """Two arguments that must belong together have different shapes."""
 
 
 class GridTooLargeError(SpectraError, ValueError):

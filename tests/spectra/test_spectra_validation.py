@@ -26,6 +26,7 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "orthogonality_error": spectra.orthogonality_error,
     "schur": spectra.schur,
     "chains": spectra.chains,
+    "chain_order": spectra.chain_order,
     "power_method": spectra.power_method,
     "spectral_radius": spectra.spectral_radius,
     "spectral_radius_power": lambda A: spectra.spectral_radius(A, method="power"),
