@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
 
 from rnnscope import __version__
-from rnnscope.errors import BadOptionError, RnnscopeError
+from rnnscope.cli_group import ErrorGroup
+from rnnscope.errors import BadOptionError
 from rnnscope.logs import configure_logging
 from rnnscope.options import DEFAULT_MAX_SIZE, SEED_MAX, parse_choice, parse_floats, parse_names
 from rnnscope.settings import (
     AnalysisSettings,
     AttackSettings,
     ReportSettings,
+    TrainSettings,
     default,
     eps_text,
     help_text,
@@ -33,129 +33,8 @@ from rnnscope.settings import (
 __all__ = ["app", "main"]
 
 
-def _domain_errors() -> tuple[type[BaseException], ...]:
-    """Exception classes reported as bad input (exit code 2)."""
-    import attacks.errors
-    import models.errors
-    import spectra.errors
-
-    return (
-        RnnscopeError,
-        spectra.errors.SpectraError,
-        models.errors.ModelsError,
-        attacks.errors.AttacksError,
-        FileNotFoundError,
-        PermissionError,
-        IsADirectoryError,
-        NotADirectoryError,
-    )
-
-
-def _message(exc: BaseException) -> str:
-    """One-line description of a domain error."""
-    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}"
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
-
-
-def _debug_requested(args: Sequence[str]) -> bool:
-    """Whether the global ``--debug`` option comes before the command name."""
-    for arg in args:
-        if arg == "--debug":
-            return True
-        if not arg.startswith("-"):
-            return False
-    return False
-
-
-class _Group(TyperGroup):
-    """Typer group that turns every failure into one ``error:`` line and an exit code."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        """Run the command line and exit with 0, 1 or 2 (see the module docstring).
-
-        Parameters
-        ----------
-        args : sequence of str, optional
-            Arguments without the program name (default: ``sys.argv[1:]``).
-        prog_name : str, optional
-            Program name shown in messages.
-        complete_var : str, optional
-            Environment variable of shell completion.
-        standalone_mode : bool, optional
-            Exit with the code (``True``) or return it.
-        **extra
-            Passed to the context.
-
-        Returns
-        -------
-        int
-            The exit code, when `standalone_mode` is false.
-        """
-        argv = list(sys.argv[1:] if args is None else args)
-        debug = _debug_requested(argv)
-        code = 0
-        try:
-            result = super().main(
-                args=argv,
-                prog_name=prog_name or "rnnscope",
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
-            if isinstance(result, int):
-                code = result
-        except typer.TyperException as exc:
-            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `rnnscope`: show the help
-                sys.stdout.write(exc.format_message() + "\n")
-                code = 0
-                if standalone_mode:
-                    sys.exit(code)
-                return code
-            hint = ""
-            ctx = getattr(exc, "ctx", None)
-            if ctx is not None:
-                hint = f" (see '{ctx.command_path} --help')"
-            _echo_error(exc.format_message() + hint, debug=debug)
-            code = exc.exit_code
-        except typer.Abort:
-            _echo_error("aborted", debug=debug)
-            code = 1
-        except _domain_errors() as exc:
-            _echo_error(_message(exc), debug=debug)
-            code = 2
-        except Exception as exc:
-            _echo_error(
-                f"unexpected failure: {type(exc).__name__}: {_message(exc)}"
-                + ("" if debug else " (run with --debug for the traceback)"),
-                debug=debug,
-            )
-            code = 1
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-def _echo_error(message: str, *, debug: bool) -> None:
-    """Print ``error: message`` on stderr, after the traceback when debugging."""
-    if debug and sys.exc_info()[0] is not None:
-        traceback.print_exc(file=sys.stderr)
-    from rnnscope.safetext import printable
-
-    sys.stderr.write(f"error: {printable(' '.join(message.split()))}\n")
-    sys.stderr.flush()
-
-
 app = typer.Typer(
-    cls=_Group,
+    cls=ErrorGroup,
     name="rnnscope",
     help="Robustness and spectral analysis of recurrent neural networks.",
     epilog="Example: rnnscope demo --quick --out reports/demo",
@@ -265,13 +144,21 @@ def _train_command(
     kind: Annotated[str, typer.Argument(help="rnn, scornn, exprnn, nnrnn, nru, lstm or gru.")],
     task: Annotated[str, typer.Argument(help="Task: copy, adding, digits, mnist1d.")],
     out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")],
-    hidden: Annotated[int, typer.Option("--hidden", min=1, help="Hidden units.")] = 64,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimizer steps.")] = 1000,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Batch size.")] = 32,
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 1e-3,
+    hidden: Annotated[
+        int, typer.Option("--hidden", min=1, help=help_text(TrainSettings, "hidden"))
+    ] = default(TrainSettings, "hidden"),
+    steps: Annotated[
+        int, typer.Option("--steps", min=1, help=help_text(TrainSettings, "steps"))
+    ] = default(TrainSettings, "steps"),
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help=help_text(TrainSettings, "batch_size"))
+    ] = default(TrainSettings, "batch_size"),
+    lr: Annotated[float, typer.Option("--lr", help=help_text(TrainSettings, "lr"))] = default(
+        TrainSettings, "lr"
+    ),
     lr_orth: Annotated[
-        float | None, typer.Option("--lr-orth", help="Learning rate of orthogonal parameters.")
-    ] = None,
+        float | None, typer.Option("--lr-orth", help=help_text(TrainSettings, "lr_orth"))
+    ] = default(TrainSettings, "lr_orth"),
     init: Annotated[str | None, typer.Option("--init", help="Initialization of W.")] = None,
     nonlinearity: Annotated[
         str | None, typer.Option("--nonlinearity", help="rnn: tanh, relu, elu or modrelu.")
@@ -283,8 +170,8 @@ def _train_command(
         list[str] | None, typer.Option("--task-param", help=_TASK_PARAM_HELP)
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of weights and batches.")
-    ] = 0,
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(TrainSettings, "seed"))
+    ] = default(TrainSettings, "seed"),
     resume: Annotated[bool, typer.Option("--resume", help="Continue a saved run.")] = False,
     max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
@@ -611,8 +498,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
     Examples
     --------
-    >>> main(["--version"])  # doctest: +SKIP
-    rnnscope 0.1.0
+    >>> try:
+    ...     main(["--version"])
+    ... except SystemExit as done:
+    ...     print("exit code", done.code)
+    rnnscope ...
+    exit code 0
     """
     command = typer.main.get_command(app)
     command.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="rnnscope")

@@ -52,6 +52,7 @@ __all__ = [
     "get_measure",
     "measures",
     "register_measure",
+    "safe",
     "table_rows",
     "unregister_measure",
 ]
@@ -94,8 +95,28 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _safe(name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``func``; overflow in a growth measure gives NaN instead of a crash."""
+def safe(name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``func(*args, **kwargs)``; overflow or a failed factorisation gives NaN, logged.
+
+    Parameters
+    ----------
+    name : str
+        What is computed (for the log message).
+    func : callable
+        The computation.
+    *args, **kwargs
+        Its arguments.
+
+    Returns
+    -------
+    object
+        ``func``'s result, or NaN.
+
+    Examples
+    --------
+    >>> safe("overflow", math.exp, 1e6)
+    nan
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
@@ -149,7 +170,7 @@ class MatrixContext:
     def transient(self) -> np.ndarray:
         r""":math:`\|W^k\|_2` for k = 0..transient_steps (NaN when it cannot be computed)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            growth = _safe(
+            growth = safe(
                 "transient growth", spectra.transient_growth, self.A, self.transient_steps
             )
         return np.atleast_1d(np.asarray(growth, dtype=float))
@@ -164,9 +185,7 @@ class MatrixContext:
     @cached_property
     def pseudospectral_radii(self) -> dict[str, float]:
         """Pseudospectral radius per epsilon, keyed by :func:`rnnscope.options.eps_key`."""
-        radii = _safe(
-            "pseudospectral radius", spectra.pseudospectral_radius, self.A, list(self.eps)
-        )
+        radii = safe("pseudospectral radius", spectra.pseudospectral_radius, self.A, list(self.eps))
         radii = np.atleast_1d(np.asarray(radii, dtype=float))
         if radii.size != len(self.eps):
             radii = np.full(len(self.eps), math.nan)
@@ -202,6 +221,8 @@ class Measure:
     per_eps : bool
         The value is a dict keyed by :func:`rnnscope.options.eps_key`: one row (and column)
         per pseudospectral epsilon.
+    format : callable or None
+        ``format(value, digits) -> str`` for the tables (default :func:`fmt`).
 
     Examples
     --------
@@ -219,6 +240,7 @@ class Measure:
     comparison: bool = False
     compact: bool = False
     per_eps: bool = False
+    format: Callable[[Any, int], str] | None = None
 
     def text(self, value: Any, *, digits: int | None = None) -> str:
         """Format a value of this measure for a table.
@@ -240,7 +262,7 @@ class Measure:
         >>> get_measure("henrici").text(1.23456)
         '1.235'
         """
-        return fmt(value, self.digits if digits is None else digits)
+        return (self.format or fmt)(value, self.digits if digits is None else digits)
 
     def rows(self, eps_keys: Sequence[str]) -> Iterator[tuple[str, str, str | None]]:
         """Table rows of this measure: ``(key, label, eps key or None)``.
@@ -312,6 +334,7 @@ def register_measure(
     comparison: bool = False,
     compact: bool = False,
     per_eps: bool = False,
+    format: Callable[[Any, int], str] | None = None,
     replace: bool = False,
 ) -> Measure:
     """Add a measure to every table, JSON output and report (see the module docstring).
@@ -324,7 +347,7 @@ def register_measure(
         Row label of the per-matrix tables.
     compute : callable
         ``compute(context: MatrixContext) -> value``.
-    short_label, help, digits, table, comparison, compact, per_eps
+    short_label, help, digits, table, comparison, compact, per_eps, format
         See :class:`Measure`.
     replace : bool, optional
         Replace a registered measure of the same key (keeping its position).
@@ -363,6 +386,7 @@ def register_measure(
         comparison=comparison,
         compact=compact,
         per_eps=per_eps,
+        format=format,
     )
     _REGISTRY[key] = entry
     return entry
@@ -438,95 +462,6 @@ def get_measure(key: str) -> Measure:
         raise MeasureRegistryError(f"no measure {key!r} is registered") from None
 
 
-# ----------------------------------------------------------------------------- built-in measures
-def _max_growth(ctx: MatrixContext) -> float:
-    growth = ctx.transient
-    if not np.size(growth) or np.all(np.isnan(growth)):
-        return math.nan
-    return float(np.nanmax(growth))
-
-
-register_measure("size", "size N", lambda ctx: int(ctx.A.shape[0]))
-register_measure(
-    "spectral_radius",
-    "spectral radius ρ",
-    lambda ctx: float(spectra.spectral_radius(ctx.A)),
-    short_label="ρ",
-    help="spectral radius of the principal W",
-    comparison=True,
-    compact=True,
-)
-register_measure(
-    "spectral_radius_power",
-    "ρ (power method)",
-    lambda ctx: abs(ctx.power.value) if ctx.power.converged else math.nan,
-)
-register_measure(
-    "power_converged",
-    "power method converged",
-    lambda ctx: bool(ctx.power.converged),
-    table=False,
-)
-register_measure(
-    "spectral_norm",
-    "spectral norm σ_max",
-    lambda ctx: float(spectra.spectral_norm(ctx.A)),
-    short_label="σ_max",
-    help="largest singular value of the principal W",
-    comparison=True,
-    compact=True,
-)
-register_measure(
-    "spectral_norm_power",
-    "σ_max (power method)",
-    lambda ctx: float(_safe("power spectral norm", spectra.spectral_norm, ctx.A, method="power")),
-)
-register_measure("henrici", "Henrici departure", lambda ctx: float(spectra.henrici(ctx.A)))
-register_measure(
-    "henrici_relative",
-    "Henrici / ‖W‖_F",
-    lambda ctx: float(spectra.henrici(ctx.A, relative=True)),
-    short_label="Henrici rel",
-    help="departure from normality / ‖W‖_F",
-    comparison=True,
-    compact=True,
-)
-register_measure(
-    "chain_length",
-    "chain length",
-    lambda ctx: int(ctx.chain.length),
-    short_label="chain",
-    help="length of the detected Schur chain",
-    comparison=True,
-    compact=True,
-)
-register_measure(
-    "orthogonality_error",
-    "‖WᵀW − I‖_F",
-    lambda ctx: float(spectra.orthogonality_error(ctx.A)),
-)
-register_measure(
-    "eigenvector_condition",
-    "eigenvector condition κ(V)",
-    lambda ctx: float(_safe("eigenvector condition", spectra.eigenvector_condition, ctx.A)),
-)
-register_measure(
-    "kreiss_lower_bound",
-    "Kreiss lower bound",
-    lambda ctx: float(_safe("Kreiss bound", spectra.kreiss_lower_bound, ctx.A)),
-)
-register_measure("max_transient_growth", "max_k ‖W^k‖₂", _max_growth)
-register_measure(
-    "pseudospectral_radius",
-    "ε-pseudospectral radius",
-    lambda ctx: dict(ctx.pseudospectral_radii),
-    short_label="ρ_ε ε={eps}",
-    help="ε-pseudospectral radius",
-    comparison=True,
-    per_eps=True,
-)
-
-
 def table_rows(matrices: Sequence[Any]) -> list[tuple[str, list[str]]]:
     """Rows of the per-matrix table: one per table measure (per epsilon for ``per_eps`` ones).
 
@@ -560,3 +495,7 @@ def table_rows(matrices: Sequence[Any]) -> list[tuple[str, list[str]]]:
             cells = [measure.text(measure.lookup(m.measures, eps)) for m in matrices]
             rows.append((label, cells))
     return rows
+
+
+# The built-in measures register themselves on import (after the registry exists).
+from rnnscope import spectral_measures as _builtin  # noqa: E402, F401

@@ -25,6 +25,7 @@ __all__ = [
     "AttackSettings",
     "EvaluationSettings",
     "ReportSettings",
+    "TrainSettings",
     "default",
     "eps_text",
     "help_text",
@@ -119,6 +120,42 @@ def eps_text(values: Sequence[float]) -> str:
     '0.01,0.3'
     """
     return ",".join(repr(float(v)) for v in values)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Defaults of ``rnnscope train``: the model size and the training loop.
+
+    The loop's fields mirror the defaults of :class:`models.TrainConfig` (a test keeps them
+    equal); they are repeated here so that the command line starts without importing torch.
+
+    Attributes
+    ----------
+    hidden : int
+        Hidden units.
+    steps : int
+        Optimizer steps.
+    batch_size : int
+        Batch size.
+    lr : float
+        Learning rate.
+    lr_orth : float or None
+        Learning rate of orthogonal parameters (default ``lr / 10``).
+    seed : int
+        Seed of the initial weights and of the batches.
+
+    Examples
+    --------
+    >>> TrainSettings().hidden
+    64
+    """
+
+    hidden: int = _setting(64, "Hidden units.")
+    steps: int = _setting(1000, "Optimizer steps.")
+    batch_size: int = _setting(32, "Batch size.")
+    lr: float = _setting(1e-3, "Learning rate.")
+    lr_orth: float | None = _setting(None, "Learning rate of orthogonal parameters.")
+    seed: int = _setting(0, "Seed of weights and batches.")
 
 
 @dataclass(frozen=True)

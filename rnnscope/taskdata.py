@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnscope.errors import BadOptionError
+
+if TYPE_CHECKING:
+    import torch
+
+    from models import Checkpoint, RecurrentModel
+    from models.tasks import Task
 
 __all__ = ["evaluation_samples", "loaded_model", "task_of"]
 
 
-def task_of(checkpoint: Any, name: str | None = None) -> Any:
+def task_of(checkpoint: Checkpoint | Any, name: str | None = None) -> Task:
     """Return the task a checkpoint was trained on, or the task `name` with default parameters.
 
     Parameters
     ----------
     checkpoint : models.Checkpoint
-        Loaded checkpoint; its config holds ``{"task": {"name", "params"}}`` when it was
-        written by :func:`models.train`.
+        Loaded checkpoint; :attr:`models.Checkpoint.task` holds ``{"name", "params", ...}``
+        when it was written by :func:`models.train`.
     name : str, optional
         Task name overriding the checkpoint's. The checkpoint's parameters are kept when the
         names agree.
@@ -37,13 +42,13 @@ def task_of(checkpoint: Any, name: str | None = None) -> Any:
     Examples
     --------
     >>> import types
-    >>> task_of(types.SimpleNamespace(config={}), "digits").name
+    >>> task_of(types.SimpleNamespace(task=None), "digits").name
     'digits'
     """
     import models.tasks
 
-    saved = (getattr(checkpoint, "config", None) or {}).get("task") or {}
-    saved_name = saved.get("name") if isinstance(saved, Mapping) else None
+    saved = checkpoint.task or {}
+    saved_name = saved.get("name")
     if name is None:
         if not saved_name:
             raise BadOptionError(
@@ -55,7 +60,7 @@ def task_of(checkpoint: Any, name: str | None = None) -> Any:
     return models.tasks.get(name, **params)
 
 
-def evaluation_samples(task: Any, samples: int) -> tuple[Any, Any]:
+def evaluation_samples(task: Task, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the first `samples` sequences of the task's fixed test split.
 
     Parameters
@@ -93,7 +98,7 @@ def evaluation_samples(task: Any, samples: int) -> tuple[Any, Any]:
     return x[:samples], y[:samples]
 
 
-def loaded_model(checkpoint: Any) -> Any:
+def loaded_model(checkpoint: Checkpoint | Any) -> RecurrentModel:
     """Return the runnable model of a checkpoint, in evaluation mode.
 
     Parameters

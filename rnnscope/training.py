@@ -10,6 +10,7 @@ from typing import Any
 
 from rnnscope.files import prepare_output_dir
 from rnnscope.logs import progress_bar
+from rnnscope.settings import TrainSettings
 
 __all__ = ["completed_run", "train_checkpoint"]
 
@@ -78,20 +79,23 @@ def _lookup(config: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+_TRAIN = TrainSettings()
+
+
 def train_checkpoint(
     kind: str,
     task: str,
     *,
     out: str | os.PathLike[str],
     task_params: Mapping[str, Any] | None = None,
-    hidden: int = 64,
-    steps: int = 1000,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    lr_orth: float | None = None,
+    hidden: int = _TRAIN.hidden,
+    steps: int = _TRAIN.steps,
+    batch_size: int = _TRAIN.batch_size,
+    lr: float = _TRAIN.lr,
+    lr_orth: float | None = _TRAIN.lr_orth,
     constrain: str | None = None,
     clip: float | None = None,
-    seed: int = 0,
+    seed: int = _TRAIN.seed,
     resume: bool = False,
     options: Mapping[str, Any] | None = None,
     progress: bool = False,

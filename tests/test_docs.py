@@ -23,5 +23,11 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     api = (tmp_path / "html" / "api.html").read_text(encoding="utf-8")
-    for name in ("spectra.pseudospectrum", "models.build", "attacks.adversarial"):
+    for name in (
+        "spectra.pseudospectrum",
+        "models.build",
+        "attacks.adversarial",
+        "rnnscope.measures.register_measure",
+        "rnnscope.report.sections.register_section",
+    ):
         assert name in api, f"{name} is missing from the API reference"

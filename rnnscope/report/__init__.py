@@ -1,4 +1,4 @@
-"""Robustness reports: one self-contained HTML page, plus the same content as JSON and Markdown.
+r"""Robustness reports: one self-contained HTML page, plus the same content as JSON and Markdown.
 
 :func:`build_report` loads checkpoints and runs every report *section* on each model;
 :func:`write_report` writes ``index.html`` (figures inline as SVG, no external resource or
@@ -16,13 +16,30 @@ figures, contributes its part of ``report.json``, its block of the HTML and Mark
 its comparison-table columns. To add one, e.g. ``dynamics``:
 
 1. Write ``rnnscope/report/dynamics.py`` with a subclass of
-   :class:`~rnnscope.report.sections.Section` (set ``key``, ``json_key`` and ``template``;
-   override ``compute``, and as needed ``figures``, ``view`` and ``columns``) and end it with
-   ``SECTION = DynamicsSection()``. Its templates are ``rnnscope/templates/sections/
-   dynamics.html.j2`` and ``dynamics.md.j2``; they see the dict returned by ``view`` as
-   ``block`` (HTML is autoescaped; in Markdown every value is escaped).
+   :class:`~rnnscope.report.sections.Section`: set ``key`` and ``json_key``; override
+   ``compute`` (return a frozen result with ``to_dict()``, or ``None`` where the section does
+   not apply; earlier sections' results are in ``context.results``) and, as needed,
+   ``figures``, ``view`` and ``columns``; give the block's Jinja source as the ``html`` and
+   ``markdown`` class attributes (they see ``view``'s dict as ``block``; HTML is autoescaped,
+   every Markdown value is escaped), or as ``templates/sections/<template>.html.j2`` and
+   ``.md.j2`` files. End the module with ``SECTION = DynamicsSection()``.
 2. Add ``"rnnscope.report.dynamics"`` to
    :data:`~rnnscope.report.sections.SECTION_MODULES` (the page order).
+
+A sketch (``Dynamics`` being the section's frozen result type)::
+
+    class DynamicsSection(Section):
+        key = json_key = "dynamics"
+        html = "<h3>Dynamics</h3><p>top Lyapunov exponent {{ block.top }}</p>"
+        markdown = "### Dynamics\n\ntop Lyapunov exponent {{ block.top }}\n\n"
+
+        def compute(self, context):
+            return Dynamics.of(context.checkpoint.model) if context.runnable else None
+
+        def view(self, model, result):
+            return None if result is None else {"top": fmt(result.top, 3)}
+
+    SECTION = DynamicsSection()
 
 :func:`~rnnscope.report.sections.register_section` adds a section at run time (it then
 applies to reports built in this process, e.g. with ``workers=1``).

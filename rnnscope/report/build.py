@@ -6,7 +6,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,7 +194,7 @@ def model_section(
 
 def _notes(checkpoint: Checkpoint) -> list[str]:
     """Why robustness cannot be measured on this checkpoint (empty when it can)."""
-    task = _task(checkpoint)
+    task = checkpoint.task
     if checkpoint.model is None:
         return [
             f"robustness not measured: the {checkpoint.format} file holds recurrent "
@@ -210,26 +210,19 @@ def _notes(checkpoint: Checkpoint) -> list[str]:
     return []
 
 
-def _task(checkpoint: Checkpoint) -> Mapping[str, Any] | None:
-    task = (checkpoint.config or {}).get("task")
-    return task if isinstance(task, Mapping) else None
-
-
 def _describe(context: ModelContext, figures: tuple[FigureData, ...]) -> ModelReport:
     """Describe the model (from its checkpoint) with its results and figures."""
     checkpoint = context.checkpoint
-    config = checkpoint.config or {}
-    options = config.get("options")
-    task = _task(checkpoint)
-    metrics = config.get("metrics")
-    training = config.get("training")
-    metrics = metrics if isinstance(metrics, Mapping) else {}
+    task = checkpoint.task
+    training = checkpoint.training
+    metrics = checkpoint.metrics
+    options = checkpoint.model.config["options"] if checkpoint.model is not None else {}
     return ModelReport(
         name=context.name,
         source=str(checkpoint.source),
         format=str(checkpoint.format),
         kind=checkpoint.kind,
-        options=dict(options) if isinstance(options, Mapping) else {},
+        options=dict(options),
         task=(
             {"name": task.get("name"), "params": dict(task.get("params") or {})}
             if task is not None
@@ -237,7 +230,7 @@ def _describe(context: ModelContext, figures: tuple[FigureData, ...]) -> ModelRe
         ),
         training=(
             {
-                "steps": training.get("step"),
+                "steps": checkpoint.step,
                 "lr": training.get("lr"),
                 "lr_orth": training.get("lr_orth"),
                 "batch_size": training.get("batch_size"),
@@ -245,7 +238,7 @@ def _describe(context: ModelContext, figures: tuple[FigureData, ...]) -> ModelRe
                 "test_metric": metrics.get("test_metric"),
                 "metric_name": metrics.get("metric_name"),
             }
-            if isinstance(training, Mapping)
+            if training
             else None
         ),
         principal=principal_name(checkpoint),

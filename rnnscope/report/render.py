@@ -65,11 +65,12 @@ def _model_view(model: ModelReport) -> dict[str, Any]:
 
     blocks = []
     for section in sections():
-        if section.template is None:
+        if section.template is None and section.html is None:
             continue
         view = section.view(model, model.result(section.key))
         if view is not None:
-            blocks.append({"template": f"sections/{section.template}", **view})
+            source = {"html": section.html, "md": section.markdown}
+            blocks.append({**view, "_template": section.template, "_source": source})
     return {
         "name": model.name,
         "source": model.source,
@@ -127,7 +128,19 @@ def _environment(kind: str) -> Any:
 
 def _render(kind: str, view: Mapping[str, Any]) -> str:
     """Render ``report.<kind>.j2`` (``html`` or ``md``) with a view from :func:`_view`."""
-    return _environment(kind).get_template(f"report.{kind}.j2").render(**view, kind=kind)
+    env = _environment(kind)
+
+    def template(block: Mapping[str, Any]) -> Any:
+        source = block["_source"][kind]
+        if source is not None:
+            return env.from_string(source)
+        return env.get_template(f"sections/{block['_template']}.{kind}.j2")
+
+    models = [
+        {**model, "blocks": [{**block, "template": template(block)} for block in model["blocks"]]}
+        for model in view["models"]
+    ]
+    return env.get_template(f"report.{kind}.j2").render(**{**view, "models": models})
 
 
 _MARKDOWN_ESCAPES = {

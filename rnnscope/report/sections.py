@@ -232,6 +232,10 @@ class Section:
         part is ``null``.
     template : str or None
         Template block, ``templates/sections/<template>.html.j2`` and ``.md.j2``.
+    html, markdown : str or None
+        The block's Jinja source inline (used instead of `template` when set; `markdown`
+        must then be set too). Both see :meth:`view`'s dict as ``block``; HTML is
+        autoescaped and every Markdown value is escaped.
 
     Examples
     --------
@@ -245,6 +249,8 @@ class Section:
     json_key: str | None = None
     json_parent: str | None = None
     template: str | None = None
+    html: str | None = None
+    markdown: str | None = None
 
     def compute(self, context: ModelContext) -> Any:
         """Return this section's result for one model, ``None`` when it does not apply.

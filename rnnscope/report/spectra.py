@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rnnscope.analysis import CheckpointAnalysis, analyze_checkpoint
@@ -169,6 +170,7 @@ class SpectraSection(Section):
                         measure.help,
                         _principal_value(measure.key, eps),
                         compact=measure.compact,
+                        format=partial(measure.text, digits=3),
                         group=2,
                     )
                 )

@@ -24,7 +24,7 @@ from rnnscope.report import (
     unregister_section,
 )
 from rnnscope.report.sections import Column
-from rnnscope.settings import AnalysisSettings, AttackSettings, default, eps_text
+from rnnscope.settings import AnalysisSettings, AttackSettings, TrainSettings, default, eps_text
 from tests.rnnscope.helpers import invoke
 
 KEY = "numerical_abscissa"
@@ -99,6 +99,11 @@ def test_registry_rejects_duplicates_and_bad_keys() -> None:
 class _Trace(Section):
     key = "trace_section"
     json_key = "trace"
+    html = "<h3>Trace</h3><p>tr W = {{ block.value }} from {{ block.name }}</p>"
+    markdown = "### Trace\n\ntr W = {{ block.value }} from {{ block.name }}\n\n"
+
+    def view(self, model, result):  # type: ignore[no-untyped-def]
+        return {"value": f"{result.value:g}", "name": model.name}
 
     def compute(self, context):  # type: ignore[no-untyped-def]
         return _TraceResult(float(np.trace(context.checkpoint.recurrent_matrix().numpy())))
@@ -115,16 +120,20 @@ class _TraceResult:
         return {"value": self.value}
 
 
-def test_a_registered_section_reaches_json_and_comparison(tmp_path: Path) -> None:
+def test_a_registered_section_reaches_every_output(tmp_path: Path) -> None:
     path = tmp_path / "w.npy"
     np.save(path, np.diag([0.5, 0.25, -2.0]))
     register_section(_Trace())
     try:
-        built = build_report([path], ReportSettings(grid=16), workers=1)
+        built = build_report([("<b>w</b>", path)], ReportSettings(grid=16), workers=1)
         data = json.loads(render_json(built))
         assert data["models"][0]["trace"] == {"value": -1.25}
         assert data["summary"][0]["trace"] == -1.25
-        assert '<th class="" title="trace">tr W</th>' in render_html(built)
+        html, markdown = render_html(built), render_markdown(built)
+        assert '<th class="" title="trace">tr W</th>' in html
+        assert "<p>tr W = -1.25 from &lt;b&gt;w&lt;/b&gt;</p>" in html  # the block, escaped
+        assert "\n### Trace\n\ntr W = -1.25 from &lt;b&gt;w&lt;/b&gt;\n" in markdown
+        assert markdown.index("### Recurrent matrices") < markdown.index("### Trace")
     finally:
         unregister_section("trace_section")
     data = json.loads(render_json(build_report([path], ReportSettings(grid=16), workers=1)))
@@ -151,3 +160,14 @@ def test_command_line_defaults_come_from_the_settings() -> None:
     settings = AttackSettings()
     assert attack["samples"] == settings.samples and attack["steps"] == settings.steps
     assert attack["attacks_"] == ",".join(settings.attacks) and attack["norm"] == settings.norm
+
+
+def test_train_defaults_mirror_the_library() -> None:
+    import models
+
+    settings, config = TrainSettings(), models.TrainConfig()
+    for name in ("steps", "batch_size", "lr", "lr_orth", "seed"):
+        assert getattr(settings, name) == getattr(config, name), name
+    train = _option_defaults("train")
+    for name in ("hidden", "steps", "batch_size", "lr", "lr_orth", "seed"):
+        assert train[name] == getattr(settings, name), name
