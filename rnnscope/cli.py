@@ -141,7 +141,9 @@ def _parse_task_params(items: Sequence[str] | None) -> dict[str, Any]:
     "train", epilog="Example: rnnscope train rnn digits --task-param permuted=true --out runs/rnn"
 )
 def _train_command(
-    kind: Annotated[str, typer.Argument(help="rnn, scornn, exprnn, nnrnn, nru, lstm or gru.")],
+    kind: Annotated[
+        str, typer.Argument(help="Model kind, one of models.KINDS: rnn, lstm, gru, nru, ...")
+    ],
     task: Annotated[str, typer.Argument(help="Task: copy, adding, digits, mnist1d.")],
     out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")],
     hidden: Annotated[
