@@ -363,6 +363,44 @@ class RecurrentModel(nn.Module):
             raise InputShapeError(f"expected a ({n}, {n}) recurrent matrix, got {shape}")
         return W.to(self.readout.weight.dtype)
 
+    @classmethod
+    def state_shapes(
+        cls, *, input_size: int, hidden_size: int, output_size: int, options: Mapping[str, Any]
+    ) -> dict[str, tuple[int, ...]]:
+        """Shapes of the ``state_dict`` a model of these sizes and options has, without building it.
+
+        Parameters
+        ----------
+        input_size, hidden_size, output_size : int
+            Sizes ``F``, ``H`` and ``C``.
+        options : mapping
+            Validated options (defaults filled in), as in ``model.config["options"]``.
+
+        Returns
+        -------
+        dict of str to tuple of int
+            State-dict key to shape; equal to ``{k: tuple(v.shape) for k, v in
+            model.state_dict().items()}`` of the built model.
+
+        Examples
+        --------
+        >>> import models
+        >>> models.build("rnn", input_size=2, hidden_size=3, output_size=4).state_shapes(
+        ...     input_size=2, hidden_size=3, output_size=4, options={"nonlinearity": "tanh"})
+        {'W': (3, 3), 'U': (3, 2), 'bias': (3,), 'readout.weight': (4, 3), 'readout.bias': (4,)}
+        """
+        shapes = cls._cell_shapes(input_size, hidden_size, options)
+        return {
+            **shapes,
+            "readout.weight": (output_size, hidden_size),
+            "readout.bias": (output_size,),
+        }
+
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """Shapes of the cell's state (everything but the readout)."""
+        raise NotImplementedError
+
     def _make_readout(self, generator: torch.Generator) -> nn.Linear:
         readout = nn.utils.skip_init(nn.Linear, self.hidden_size, self.output_size)
         _uniform_linear(readout, generator)

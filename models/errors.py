@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "FolderInUseError",
     "InputShapeError",
     "InvalidOptionError",
     "ModelsError",
@@ -50,6 +51,13 @@ class UnknownTaskError(ModelsError, ValueError):
 
 class CheckpointError(ModelsError, ValueError):
     """A checkpoint cannot be read, is incomplete, or contains nothing recognisable."""
+
+
+class FolderInUseError(ModelsError, ValueError):
+    """Another process (or another run in this one) is writing into the same folder.
+
+    The message names the folder and the process holding its lock file.
+    """
 
 
 class UnsupportedModelError(ModelsError, TypeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -31,6 +32,16 @@ class _Gated(RecurrentModel):
         for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
             _uniform_(getattr(self.rnn, name), bound, g)
         self.readout = self._make_readout(g)
+
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        G = len(cls.GATES) * H
+        return {
+            "rnn.weight_ih_l0": (G, F),
+            "rnn.weight_hh_l0": (G, H),
+            "rnn.bias_ih_l0": (G,),
+            "rnn.bias_hh_l0": (G,),
+        }
 
     def _weight_hh(self) -> torch.Tensor:
         weight = self.rnn.weight_hh_l0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -75,6 +76,17 @@ class NNRNN(_ModReLURNN):
         self.readout = self._make_readout(g)
         _, mask = _schur_layout(H)
         self.register_buffer("_lower_mask", mask.float(), persistent=False)
+
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        return {
+            "log_P": (H, H),
+            "gamma": ((H + 1) // 2,),
+            "theta": (H // 2,),
+            "T": (H, H),
+            "U": (H, F),
+            "modrelu_bias": (H,),
+        }
 
     def orthogonal_parameters(self) -> list[nn.Parameter]:
         """See :meth:`models.RecurrentModel.orthogonal_parameters`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -58,12 +59,7 @@ class NRU(RecurrentModel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         m, k = self._options["memory_size"], self._options["heads"]
-        r = math.isqrt(m * k)
-        if r * r != m * k:
-            raise InvalidOptionError(
-                f"memory_size * heads must be a perfect square, got memory_size={m}, heads={k} "
-                f"(product {m * k})"
-            )
+        r = _rank(m, k)
         self.memory_size, self.heads, self.rank = m, k, r
         self.use_relu: bool = self._options["use_relu"]
         H, Fin = self.hidden_size, self.input_size
@@ -80,6 +76,21 @@ class NRU(RecurrentModel):
         self.hm2v_alpha = linear(H + m, 2 * r)
         self.hm2v_beta = linear(H + m, 2 * r)
         self.readout = self._make_readout(g)
+
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        m, k = options["memory_size"], options["heads"]
+        r = _rank(m, k)
+        shapes: dict[str, tuple[int, ...]] = {"hmi2h.weight": (H, F + H + m), "hmi2h.bias": (H,)}
+        for name, rows in (
+            ("hm2alpha", k),
+            ("hm2beta", k),
+            ("hm2v_alpha", 2 * r),
+            ("hm2v_beta", 2 * r),
+        ):
+            shapes[f"{name}.weight"] = (rows, H + m)
+            shapes[f"{name}.bias"] = (rows,)
+        return shapes
 
     def _compute_recurrent(self) -> torch.Tensor:
         F_ = self.input_size
@@ -178,3 +189,14 @@ class NRU(RecurrentModel):
         """
         _, ms = self._scan(self._check_input(x))
         return torch.stack(ms, dim=1)
+
+
+def _rank(m: int, k: int) -> int:
+    """Rank ``r`` with ``r * r == m * k`` of the memory update, or raise."""
+    r = math.isqrt(m * k)
+    if r * r != m * k:
+        raise InvalidOptionError(
+            f"memory_size * heads must be a perfect square, got memory_size={m}, heads={k} "
+            f"(product {m * k})"
+        )
+    return r

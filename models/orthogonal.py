@@ -53,6 +53,10 @@ class _OrthogonalRNN(_ModReLURNN):
         self._init_modrelu_bias(H, g)
         self.readout = self._make_readout(g)
 
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        return {"A": (H, H), "U": (H, F), "modrelu_bias": (H,)}
+
     def _henaff_skew(self, n: int, g: torch.Generator) -> torch.Tensor:
         return inits.henaff_skew(n, generator=g)
 
@@ -113,6 +117,10 @@ class ScoRNN(_OrthogonalRNN):
         D = torch.ones(H)
         D[H - rho :] = -1.0
         self.register_buffer("D", D)
+
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        return {**super()._cell_shapes(F, H, options), "D": (H,)}
 
     def _henaff_skew(self, n: int, g: torch.Generator) -> torch.Tensor:
         limit = math.pi - 1e-3

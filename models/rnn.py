@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -89,6 +90,13 @@ class RNN(RecurrentModel):
             self.register_parameter("modrelu_bias", None)
         self.constrain: str | None = o["constrain"]
         self.readout = self._make_readout(g)
+
+    @classmethod
+    def _cell_shapes(cls, F: int, H: int, options: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {"W": (H, H), "U": (H, F), "bias": (H,)}
+        if options.get("nonlinearity") == "modrelu":
+            shapes["modrelu_bias"] = (H,)
+        return shapes
 
     def _compute_recurrent(self) -> torch.Tensor:
         return self.W

@@ -26,7 +26,7 @@ import logging
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,12 @@ import torch
 from torch import nn
 
 from models import _train_files as files
+from models._train_checks import EVAL_CHUNK as _EVAL_CHUNK
 from models.checkpoint import save
+from models.checkpoint.atomic import clean_stale_temps
 from models.checkpoint.layout import METRICS_FILE, STATE_FILE
-from models.errors import InvalidOptionError, TrainingDivergedError, UnsupportedModelError
+from models.checkpoint.lock import folder_lock
+from models.errors import CheckpointError, TrainingDivergedError
 from models.tasks import Task
 from models.train_config import TrainConfig, TrainStep
 
@@ -50,7 +53,6 @@ _OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
 }
-_EVAL_CHUNK = 1000
 _LEGACY = frozenset(TrainConfig.field_names()) | {"progress"}
 
 
@@ -156,7 +158,11 @@ def train(
         run in ``out`` is discarded (its ``metrics.jsonl`` and ``train_state.pt`` are deleted at
         the start).
     out : str or path-like, optional
-        Output directory, created if needed.
+        Output directory, created if needed. Everything is validated first (see
+        :meth:`TrainConfig.check <models.TrainConfig.check>`), so bad input creates nothing.
+        The run holds the folder's lock file (:data:`~models.LOCK_FILE`) until it returns: a
+        second run into the same folder is refused, and a lock left by a killed process is
+        taken over. Temporary files an interrupted run left there are removed at the start.
     callback : callable, optional
         Called with a :class:`~models.TrainStep` after every optimizer step (after the
         evaluation and checkpoint of that step). An exception raised by the callback stops the
@@ -177,7 +183,11 @@ def train(
     InvalidOptionError
         If a setting is invalid, the model's input or output size or readout does not match
         the task, ``constrain`` does not match the model, ``resume`` is given without ``out``,
-        or the saved run differs from this one.
+        a batch or the test set would exceed the memory limit
+        (:data:`~models.train_config.MAX_TENSOR_ELEMENTS`), or the saved run differs from this
+        one.
+    FolderInUseError
+        If another run (in this or another process) holds the lock of ``out``.
     TrainingDivergedError
         If the training loss, the weights or the test loss become NaN or infinite; the message
         names the step, and the last checkpoint in ``out`` (written before the divergence) is
@@ -185,7 +195,9 @@ def train(
     UnsupportedModelError
         If ``out`` is given but the model was not built by :func:`models.build`.
     CheckpointError
-        From :func:`models.save`, if ``out`` is an existing file or the model cannot be saved.
+        If ``out`` is an existing file, the model cannot be saved, or (with ``resume``) the
+        saved training state is unreadable: empty, truncated, not a training state, or holding
+        anything but tensors and plain values.
     TypeError
         If ``config`` is not a :class:`~models.TrainConfig`, is given together with legacy
         keywords, or a keyword is unknown.
@@ -202,13 +214,30 @@ def train(
     (5, 'accuracy', [1, 2, 3, 4, 5])
     """
     config = _resolve_config(config, legacy)
-    _check_run(model, task, config, out)
-    run = _Run.open(model, task, config, None if out is None else Path(out))
-    while run.step < config.steps:
-        record = run.advance()
-        if callback is not None:
-            callback(record)
-    return run.result()
+    config.check(model, task, out=out)
+    out_dir = None if out is None else Path(out)
+    with _claimed(out_dir):
+        run = _Run.open(model, task, config, out_dir)
+        while run.step < config.steps:
+            record = run.advance()
+            if callback is not None:
+                callback(record)
+        return run.result()
+
+
+@contextlib.contextmanager
+def _claimed(out: Path | None) -> Iterator[None]:
+    """Create ``out``, hold its lock and remove what an interrupted write left in it."""
+    if out is None:
+        yield
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CheckpointError(f"cannot create {out}: {err.strerror or err}") from None
+    with folder_lock(out):
+        clean_stale_temps(out)
+        yield
 
 
 # ---------------------------------------------------------------------- settings
@@ -237,53 +266,6 @@ def _resolve_config(config: Any, legacy: dict[str, Any]) -> TrainConfig:
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a models.TrainConfig, got {type(config).__name__}")
     return config
-
-
-def _check_run(model: nn.Module, task: Task, config: TrainConfig, out: Any) -> None:
-    """Every check that does not need the data or the disk: nothing is created before it."""
-    _check_model(model, task, config.constrain)
-    if config.resume and out is None:
-        raise InvalidOptionError("resume=True needs an output directory (out=...)")
-    if out is not None and not isinstance(getattr(model, "config", None), dict):
-        raise UnsupportedModelError(
-            f"out=... saves checkpoints, which needs a model built by models.build; "
-            f"got {type(model).__name__}"
-        )
-
-
-def _check_model(model: nn.Module, task: Task, constrain: str | None) -> None:
-    config = getattr(model, "config", None)
-    if not isinstance(config, dict):
-        if constrain is not None:
-            raise InvalidOptionError(
-                f"constrain={constrain!r} needs a model built by models.build, "
-                f"got {type(model).__name__}"
-            )
-        return
-    for key, expected in (("input_size", task.input_size), ("output_size", task.output_size)):
-        if key in config and config[key] != expected:
-            raise InvalidOptionError(
-                f"task {task.name!r} needs a model with {key}={expected}, "
-                f"got a model with {key}={config[key]}"
-            )
-    options = config.get("options", {})
-    if "readout" in options and options["readout"] != task.readout:
-        raise InvalidOptionError(
-            f"task {task.name!r} needs a model with readout={task.readout!r}, "
-            f"got readout={options['readout']!r}"
-        )
-    if constrain is not None and options.get("constrain") != constrain:
-        kind = config.get("kind", type(model).__name__)
-        if "constrain" not in options:
-            raise InvalidOptionError(
-                f"constrain={constrain!r} is not supported by kind {kind!r}; "
-                "only kinds with a constrain option (rnn) can be constrained"
-            )
-        raise InvalidOptionError(
-            f"train(constrain={constrain!r}) but the model was built with "
-            f"constrain={options['constrain']!r}; build it with "
-            f"models.build({kind!r}, ..., constrain={constrain!r})"
-        )
 
 
 def _settings(model: nn.Module, task: Task, config: TrainConfig) -> dict[str, Any]:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from models._train_checks import MAX_TENSOR_ELEMENTS, check_run
 from models.errors import InvalidOptionError
 
-__all__ = ["MAX_SEED", "OPTIMIZERS", "TrainConfig", "TrainStep"]
+if TYPE_CHECKING:
+    import os
+
+    from torch import nn
+
+    from models.tasks import Task
+
+__all__ = ["MAX_SEED", "MAX_TENSOR_ELEMENTS", "OPTIMIZERS", "TrainConfig", "TrainStep"]
 
 #: Optimizers :func:`models.train` knows, by name.
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -129,6 +137,50 @@ class TrainConfig:
     def every(self) -> int:
         """Steps between checkpoints (``max(1, steps // 10)`` when not given)."""
         return max(1, self.steps // 10) if self.checkpoint_every is None else self.checkpoint_every
+
+    def check(
+        self, model: nn.Module, task: Task, *, out: str | os.PathLike[str] | None = None
+    ) -> None:
+        """Check that these settings can train ``model`` on ``task``, before anything is made.
+
+        :func:`models.train` calls it first; call it yourself to refuse bad input before
+        creating an output folder. It checks that the model fits the task (input and output
+        sizes, readout, ``constrain``), that ``resume`` has an ``out``, that ``out`` is not a
+        file, and the memory sanity limit: a batch (``batch_size × T × max(F, H, C)`` values),
+        the synthetic test set (``test_size × T × F``) and an evaluation chunk (up to 1000
+        sequences) may each hold at most :data:`MAX_TENSOR_ELEMENTS` values.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            Model to train.
+        task : Task
+            Task to train on.
+        out : str or path-like, optional
+            Output directory of the run.
+
+        Raises
+        ------
+        InvalidOptionError
+            If the model does not fit the task, ``resume`` lacks ``out``, or a tensor of the
+            run would exceed the memory limit.
+        UnsupportedModelError
+            If ``out`` is given for a model not built by :func:`models.build`.
+        CheckpointError
+            If ``out`` is an existing file.
+
+        Examples
+        --------
+        >>> import models
+        >>> task = models.tasks.get("copy", T=10**9)
+        >>> model = models.build("rnn", input_size=10, hidden_size=8, output_size=9,
+        ...                      readout="all")
+        >>> TrainConfig(batch_size=32).check(model, task)
+        Traceback (most recent call last):
+        ...
+        models.errors.InvalidOptionError: a batch of 32 sequences of task 'copy' ...
+        """
+        check_run(model, task, self, out)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

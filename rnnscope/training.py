@@ -179,6 +179,7 @@ def train_checkpoint(
         seed=seed,
         resume=resume,
     )
+    config.check(model, task_obj, out=out)  # before the folder exists: bad input leaves nothing
     folder = prepare_output_dir(out, what="--out")
     logger.info("training %s on %s for %d steps into %s", kind, task, steps, folder)
     with progress_bar(progress, steps, "training") as update:

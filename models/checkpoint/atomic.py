@@ -16,18 +16,29 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from models.checkpoint.layout import CONFIG_FILE, WEIGHTS_FILE
+from models.checkpoint.layout import CONFIG_FILE, OWN_FILES, WEIGHTS_FILE
 
-__all__ = ["commit_pair", "replace_atomically"]
+__all__ = ["clean_stale_temps", "commit_pair", "replace_atomically"]
+
+logger = logging.getLogger(__name__)
 
 _FILE_MODE = 0o644
+# what tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") and commit_pair's backups are called
+_STALE = re.compile(
+    r"\.(?:(?:{names})\.[a-z0-9_]{{8}}\.tmp|{weights}\.[0-9a-f]{{32}}\.bak)".format(
+        names="|".join(re.escape(n) for n in OWN_FILES), weights=re.escape(WEIGHTS_FILE)
+    )
+)
 
 
 def _temp_name(directory: Path, name: str) -> tuple[int, Path]:
@@ -109,6 +120,53 @@ def commit_pair(directory: Path, weights: bytes, config: bytes) -> None:
         if backup is not None:
             backup.unlink(missing_ok=True)
     fsync_directory(directory)
+
+
+def clean_stale_temps(directory: Path) -> list[str]:
+    """Remove the temporary files an interrupted write left in ``directory``.
+
+    Only regular files named like the writers' own temporaries (``.model.safetensors.*.tmp``,
+    ``.config.json.*.tmp``, ``.metrics.jsonl.*.tmp``, ``.train_state.pt.*.tmp`` and the
+    weights backup ``.model.safetensors.<hex>.bak``) are removed; call it while holding the
+    folder's lock, so that no live writer owns them.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        Folder to clean.
+
+    Returns
+    -------
+    list of str
+        Names of the removed files, sorted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".model.safetensors.k2j4_x9a.tmp").write_bytes(b"partial")
+    >>> _ = (folder / ".mine.tmp").write_bytes(b"kept")
+    >>> clean_stale_temps(folder), sorted(p.name for p in folder.iterdir())
+    (['.model.safetensors.k2j4_x9a.tmp'], ['.mine.tmp'])
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        if not _STALE.fullmatch(entry.name):
+            continue
+        try:
+            if not stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(entry.name)
+        logger.info("removed %s left in %s by an interrupted write", entry.name, directory)
+    return sorted(removed)
 
 
 def fsync_directory(directory: Path) -> None:

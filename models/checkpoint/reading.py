@@ -9,7 +9,6 @@ tensors: torch files are read with ``torch.load(weights_only=True)`` and numpy f
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from models import inits
 from models.checkpoint._json import jsonable, one_line
+from models.checkpoint.config import expected_shapes, parameter_count, parse_config
 from models.checkpoint.layout import CONFIG_FILE, WEIGHTS_FILE
 from models.checkpoint.record import Checkpoint
 from models.errors import CheckpointError, InvalidOptionError, UnknownKindError
@@ -33,7 +34,9 @@ __all__ = ["load", "read_config"]
 logger = logging.getLogger(__name__)
 
 _CONVENTIONS = ("column", "row")
-_REQUIRED = ("kind", "input_size", "hidden_size", "output_size")
+# bytes a weights file may hold per expected element (complex128) plus room for its header
+_BYTES_PER_ELEMENT = 16
+_HEADER_BYTES = 2**20
 
 
 def load(
@@ -154,8 +157,10 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises
     ------
     CheckpointError
-        If the directory or its ``config.json`` is missing, the file is not valid JSON, not an
-        object, or lacks a required key.
+        If the directory or its ``config.json`` is missing, the file is larger than 16 MiB, not
+        valid JSON, nested more than 32 levels deep, not an object, lacks a required key, or a
+        key has the wrong type (sizes and seed must be integers; ``options``, ``training``,
+        ``metrics`` and ``task.params`` objects; ``task`` an object or null).
 
     Examples
     --------
@@ -170,7 +175,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: not a checkpoint directory")
     _require_config(directory)
-    return _parse_config(directory / CONFIG_FILE)
+    return parse_config(directory / CONFIG_FILE)
 
 
 def _require_config(directory: Path) -> None:
@@ -178,21 +183,6 @@ def _require_config(directory: Path) -> None:
         raise CheckpointError(
             f"directory {directory} has no {CONFIG_FILE} (not an rnnscope checkpoint)"
         )
-
-
-def _parse_config(config_path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(one_line(f"{config_path}: invalid JSON ({err})")) from err
-    except OSError as err:
-        raise CheckpointError(one_line(f"{config_path}: cannot read ({err})")) from err
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{config_path}: expected a JSON object")
-    missing = [k for k in _REQUIRED if k not in config]
-    if missing:
-        raise CheckpointError(f"{config_path}: missing {', '.join(missing)}")
-    return config
 
 
 def _check_convention(convention: str | None, source: Path) -> str | None:
@@ -249,10 +239,14 @@ def _find(
 
 def _load_own(directory: Path, max_size: int | None) -> Checkpoint:
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    config = _parse_config(config_path)
+    config = parse_config(config_path)
     if not weights_path.is_file():
         raise CheckpointError(f"{directory}: missing {WEIGHTS_FILE}")
     _check_own_sizes(directory, config, max_size)
+    # Everything below is checked against what the config promises before the model is built,
+    # so a small file claiming a huge model fails at once and allocates nothing.
+    shapes = expected_shapes(config_path, config)
+    _check_file_size(weights_path, config, shapes)
     blob = weights_path.read_bytes()
     state = _read_state(weights_path, blob)
     expected = config.get("weights_sha256")
@@ -261,8 +255,9 @@ def _load_own(directory: Path, max_size: int | None) -> Checkpoint:
             f"{weights_path}: does not match {CONFIG_FILE} (SHA-256 differs: the file was "
             "replaced or an interrupted save left a mixed pair)"
         )
-    model = _build(directory, config)
-    _check_state(directory, config, state, model.state_dict())
+    _check_state(directory, config, state, shapes)
+    with inits._placeholders():  # the initial weights are replaced by the stored ones
+        model = _build(directory, config)
     model.load_state_dict(state, strict=True)
     model.eval()
     with torch.no_grad():
@@ -348,11 +343,23 @@ def _build(directory: Path, config: Mapping[str, Any]) -> RecurrentModel:
         ) from err
 
 
+def _check_file_size(
+    weights_path: Path, config: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]
+) -> None:
+    size = weights_path.stat().st_size
+    limit = _BYTES_PER_ELEMENT * parameter_count(shapes) + _HEADER_BYTES
+    if size > limit:
+        raise CheckpointError(
+            f"{weights_path}: {size} bytes, far more than the {config['kind']!r} model of "
+            f"{CONFIG_FILE} can hold ({parameter_count(shapes)} values); not its weights file"
+        )
+
+
 def _check_state(
     directory: Path,
     config: Mapping[str, Any],
     state: Mapping[str, torch.Tensor],
-    expected: Mapping[str, torch.Tensor],
+    expected: Mapping[str, tuple[int, ...]],
 ) -> None:
     sizes = ", ".join(f"{k}={config[k]}" for k in ("input_size", "hidden_size", "output_size"))
     missing = sorted(set(expected) - set(state))
@@ -367,11 +374,16 @@ def _check_state(
             f"{directory}: {WEIGHTS_FILE} does not match the {config['kind']!r} model of "
             f"{CONFIG_FILE}: {'; '.join(parts)}"
         )
-    for key, reference in expected.items():
+    for key, shape in expected.items():
         tensor = state[key]
-        if tuple(tensor.shape) != tuple(reference.shape):
+        if tuple(tensor.shape) != tuple(shape):
             raise CheckpointError(
                 f"{directory}: shape mismatch for {key!r}: {shape_str(tensor.shape)} in "
-                f"{WEIGHTS_FILE}, but {CONFIG_FILE} ({sizes}) needs "
-                f"{shape_str(reference.shape)}"
+                f"{WEIGHTS_FILE}, but {CONFIG_FILE} ({sizes}) needs {shape_str(shape)}"
+            )
+        if not tensor.is_floating_point():
+            raise CheckpointError(
+                f"{directory}: {key!r} in {WEIGHTS_FILE} holds {str(tensor.dtype)[6:]} values; "
+                f"the {config['kind']!r} model has real floating-point weights (load the file "
+                "with matrix=KEY to analyse a stored matrix as it is)"
             )

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from models.checkpoint._json import jsonable
-from models.checkpoint.atomic import commit_pair
+from models.checkpoint.atomic import clean_stale_temps, commit_pair
 from models.checkpoint.layout import FORMAT_VERSION, MODEL_KEYS, RESERVED
+from models.checkpoint.lock import folder_lock
 from models.errors import CheckpointError, UnsupportedModelError
 from models.formats._common import nonfinite_count
 
@@ -27,6 +28,9 @@ __all__ = ["save"]
 
 logger = logging.getLogger(__name__)
 
+#: Seconds :func:`save` waits for another writer of the same folder before it gives up.
+SAVE_WAIT = 10.0
+
 
 def save(model: RecurrentModel, path: str | os.PathLike[str], **metadata: Any) -> Path:
     """Write ``model`` as an rnnscope checkpoint directory.
@@ -34,6 +38,9 @@ def save(model: RecurrentModel, path: str | os.PathLike[str], **metadata: Any) -
     Both files are written to temporary names in the directory and then renamed over the old
     ones, so an interrupted save leaves the previous checkpoint (or nothing) in place; the
     weights' SHA-256 in ``config.json`` lets :func:`~models.load` detect a mismatched pair.
+    The save holds the folder's lock (:data:`~models.LOCK_FILE`), waiting up to
+    :data:`SAVE_WAIT` seconds for another writer, and first removes the temporary files an
+    earlier interrupted save left behind.
 
     Parameters
     ----------
@@ -59,6 +66,8 @@ def save(model: RecurrentModel, path: str | os.PathLike[str], **metadata: Any) -
     CheckpointError
         If a metadata key is reserved (``kind``, ``options``, ``versions``, ...) or not
         JSON-serialisable, a weight is NaN or infinite, or ``path`` is an existing file.
+    FolderInUseError
+        If another process keeps writing into ``path`` (a training run holds its lock).
 
     Examples
     --------
@@ -99,7 +108,9 @@ def save(model: RecurrentModel, path: str | os.PathLike[str], **metadata: Any) -
     if target.exists() and not target.is_dir():
         raise CheckpointError(f"cannot save {target}: it is a file, not a directory")
     target.mkdir(parents=True, exist_ok=True)
-    commit_pair(target, blob, (text + "\n").encode("utf-8"))
+    with folder_lock(target, reentrant=True, wait=SAVE_WAIT):
+        clean_stale_temps(target)
+        commit_pair(target, blob, (text + "\n").encode("utf-8"))
     logger.info("saved %s checkpoint to %s", config["kind"], target)
     return target
 
