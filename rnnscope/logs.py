@@ -18,11 +18,18 @@ _FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 class _StderrHandler(logging.Handler):
-    """Write records to whatever ``sys.stderr`` is at the time of the record."""
+    """Write records to whatever ``sys.stderr`` is at the time of the record.
+
+    The message is shown with its control characters escaped (names in it come from files).
+    """
 
     def emit(self, record: logging.LogRecord) -> None:
+        from rnnscope.safetext import printable
+
         try:
-            sys.stderr.write(self.format(record) + "\n")
+            shown = logging.makeLogRecord(record.__dict__)
+            shown.msg, shown.args = printable(record.getMessage()), None
+            sys.stderr.write(self.format(shown) + "\n")
         except Exception:  # pragma: no cover - the logging module's own convention
             self.handleError(record)
 
@@ -116,13 +123,15 @@ def progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[...
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=Console(stderr=True),
     ) as bar:
-        handle = bar.add_task(label, total=total)
+        from rnnscope.safetext import printable
+
+        handle = bar.add_task(printable(label), total=total)
         yield lambda description, advance=0: bar.update(
-            handle, description=description, advance=advance
+            handle, description=printable(description), advance=advance
         )

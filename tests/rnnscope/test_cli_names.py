@@ -109,3 +109,10 @@ def test_extreme_scales_are_right_or_null(tmp_path: Path, scale: float) -> None:
         assert m["spectral_radius_power"] is None
     for value in (m["spectral_norm_power"], m["pseudospectral_radius"]["0.001"]):
         assert value is None or value >= rho * (1 - max(tol, 1e-8))
+
+
+def test_log_messages_escape_control_characters(hostile_npz: Path) -> None:
+    result = invoke(["-vv", "analyze", hostile_npz, "--eps", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    assert "analyzing" in result.stderr  # the per-matrix log lines name the matrices
+    _no_raw_controls(result.stderr)
