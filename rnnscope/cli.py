@@ -145,7 +145,14 @@ def _train_command(
         str, typer.Argument(help="Model kind, one of models.KINDS: rnn, lstm, gru, nru, ...")
     ],
     task: Annotated[str, typer.Argument(help="Task: copy, adding, digits, mnist1d.")],
-    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Checkpoint folder to write; locked while training (a second run into it "
+            "exits 2 naming the other process).",
+        ),
+    ],
     hidden: Annotated[
         int, typer.Option("--hidden", min=1, help=help_text(TrainSettings, "hidden"))
     ] = default(TrainSettings, "hidden"),
@@ -178,8 +185,10 @@ def _train_command(
     max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Train a recurrent classifier on a task and write a checkpoint folder."""
+    from rnnscope.files import check_output_dir
     from rnnscope.training import train_checkpoint
 
+    check_output_dir(out, what="--out", swap=False)
     if hidden > max_size:
         raise BadOptionError(
             f"--hidden {hidden} is above --max-size {max_size} (the recurrent matrix has N² "

@@ -246,7 +246,11 @@ def check_output_file(
 
 
 def check_output_dir(
-    path: str | os.PathLike[str], *, what: str = "output", entries: Iterable[str] = ()
+    path: str | os.PathLike[str],
+    *,
+    what: str = "output",
+    entries: Iterable[str] = (),
+    swap: bool = True,
 ) -> Path:
     """Check that the folder `path` could be created or replaced, creating nothing.
 
@@ -259,6 +263,10 @@ def check_output_dir(
     entries : iterable of str, optional
         Names of the folders the output puts inside `path` (e.g. ``("figures",)``); an existing
         entry of such a name must be a folder.
+    swap : bool, optional
+        The folder will be replaced through a sibling (:func:`replace_folder`), so its parent
+        must be writable; with ``False`` the folder itself (or, while missing, its nearest
+        existing parent) must be.
 
     Returns
     -------
@@ -294,7 +302,7 @@ def check_output_dir(
     if not anchor.is_dir():
         raise OutputPathError(f"{what} {str(anchor)!r} exists and is not a folder")
     # the folder is replaced through a sibling, so its parent must be writable
-    _probe_writable(folder.parent if anchor == folder else anchor, what)
+    _probe_writable(folder.parent if anchor == folder and swap else anchor, what)
     return folder
 
 

@@ -286,6 +286,97 @@ CASES: dict[str, tuple[Builder, str]] = {
 }
 
 
+# -- rnnscope checkpoint folders and training runs ------------------------------------------
+
+
+def own_run(
+    d: Path, edit: Callable[[dict], object] | None = None, *, text: str | None = None
+) -> Path:
+    """A small rnnscope checkpoint folder whose config.json is edited or replaced."""
+    import models
+
+    model = models.build("rnn", input_size=2, hidden_size=2, output_size=2, seed=0)
+    path = models.save(model, d / "run")
+    config_path = path / "config.json"
+    if text is not None:
+        config_path.write_text(text)
+    elif edit is not None:
+        config = json.loads(config_path.read_text())
+        edit(config)
+        config_path.write_text(json.dumps(config))
+    return path
+
+
+def _set(**values: object) -> Callable[[dict], object]:
+    return lambda config: config.update(values)
+
+
+def _task_params_list(config: dict) -> None:
+    config["task"] = {"name": "digits", "params": [1, 2]}
+
+
+def resume_run(d: Path, state: bytes) -> Path:
+    out = d / "t"
+    out.mkdir()
+    (out / "train_state.pt").write_bytes(state)
+    return out
+
+
+def _pickled_state() -> bytes:
+    buf = io.BytesIO()
+    torch.save({"step": 1, "x": Path("/")}, buf)
+    return buf.getvalue()
+
+
+_DEEP_CONFIG = '{"a":' * 100000 + "1" + "}" * 100000
+_TRAIN = ["train", "rnn", "copy", "--hidden", "4"]
+
+CASES.update(
+    {
+        "analyze-config-hidden-3000": (
+            lambda d: ["analyze", own_run(d, _set(hidden_size=3000))],
+            "shape mismatch",
+        ),
+        "analyze-config-hidden-8000": (
+            lambda d: ["analyze", own_run(d, _set(hidden_size=8000))],
+            "size limit",
+        ),
+        "attack-config-hidden-1e6": (
+            lambda d: ["attack", own_run(d, _set(hidden_size=10**6))],
+            "hidden_size 1000000",
+        ),
+        "ps-config-nested": (
+            lambda d: ["pseudospectrum", own_run(d, text=_DEEP_CONFIG), "--out", d / "x.svg"],
+            "nested too deeply",
+        ),
+        "report-config-task-params-list": (
+            lambda d: ["report", own_run(d, _task_params_list), "--out", d / "r"],
+            "task.params",
+        ),
+        "train-batch-size-1e9": (
+            lambda d: [*_TRAIN, "--out", d / "t", "--batch-size", "1000000000"],
+            "limit",
+        ),
+        "train-task-param-T-1e9": (
+            lambda d: [*_TRAIN, "--out", d / "t", "--task-param", "T=1000000000"],
+            "limit",
+        ),
+        "train-resume-empty-state": (
+            lambda d: [*_TRAIN, "--out", resume_run(d, b""), "--resume"],
+            "empty",
+        ),
+        "train-resume-truncated-state": (
+            lambda d: [*_TRAIN, "--out", resume_run(d, _pickled_state()[:50]), "--resume"],
+            "train_state.pt",
+        ),
+        "train-resume-pickled-state": (
+            lambda d: [*_TRAIN, "--out", resume_run(d, _pickled_state()), "--resume"],
+            "never unpickled",
+        ),
+    }
+)
+
+
 def _tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
@@ -326,3 +417,15 @@ def test_max_size_raises_the_limit(tmp_path: Path) -> None:
     result = invoke(["analyze", path, "--max-size", "3", "--json", "--eps", "0.1"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["matrices"][0]["size"] == 3
+
+
+def test_second_train_into_a_locked_folder(tmp_path: Path) -> None:
+    from models.checkpoint.lock import folder_lock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with folder_lock(out):
+        before = _tree(tmp_path)
+        result = invoke(["train", "rnn", "copy", "--hidden", "4", "--steps", "1", "--out", out])
+        assert_bad_input(result, str(out), str(os.getpid()))
+        assert _tree(tmp_path) == before
