@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 
 def as_numpy(matrix: Any) -> np.ndarray:
-    """Return a matrix (numpy array, torch tensor or nested list) as a float64 numpy array.
+    """Return a matrix (numpy array, torch tensor or nested list) as a float64 or complex128 array.
+
+    Complex input keeps its imaginary part: it becomes complex128, everything else float64.
 
     Parameters
     ----------
@@ -56,9 +58,13 @@ def as_numpy(matrix: Any) -> np.ndarray:
     --------
     >>> as_numpy([[1, 2], [3, 4]]).dtype
     dtype('float64')
+    >>> as_numpy(np.array([[1 + 1j]], dtype=np.complex64))
+    array([[1.+1.j]])
     """
     if hasattr(matrix, "detach"):
-        matrix = matrix.detach().cpu().double().numpy()
+        tensor = matrix.detach().cpu()
+        wide = tensor.cdouble() if tensor.is_complex() else tensor.double()
+        matrix = wide.resolve_conj().resolve_neg().numpy()
     arr = np.asarray(matrix)
     return arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
 
