@@ -1,0 +1,140 @@
+"""The ``rnnscope sweep`` command: check the SPEC, print the dry run, or run and summarize."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rnnscope.errors import BadOptionError
+from rnnscope.sweep.errors import SweepError
+
+__all__ = ["sweep_command"]
+
+
+def sweep_command(
+    spec_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    scheduler: str | None,
+    workers: int | None,
+    dry_run: bool,
+    console: Any,
+    progress: bool,
+    warn: Callable[[str], None],
+) -> int:
+    """Run ``rnnscope sweep`` (every check happens before anything is written or started).
+
+    Parameters
+    ----------
+    spec_path : str or path-like
+        SPEC file.
+    out : str or path-like
+        Sweep folder.
+    scheduler : str or None
+        Dask scheduler address.
+    workers : int or None
+        LocalCluster workers.
+    dry_run : bool
+        Print the points and their estimated cost, and stop.
+    console : rich.console.Console
+        Where the tables go (stdout).
+    progress : bool
+        Draw the progress bar on stderr.
+    warn : callable
+        Prints one informational line on stderr.
+
+    Returns
+    -------
+    int
+        0 when every point has a result (finished or recorded as failed), 1 when a point
+        raised after its retries.
+
+    Raises
+    ------
+    rnnscope.sweep.errors.SweepSpecError
+        If the SPEC is invalid.
+    rnnscope.errors.BadOptionError
+        If ``--workers`` is combined with ``--scheduler``.
+
+    Examples
+    --------
+    >>> sweep_command  # doctest: +SKIP
+    """
+    from rnnscope.sweep.plan import plan_sweep
+    from rnnscope.sweep.spec import load_spec
+
+    if scheduler is not None and workers is not None:
+        raise BadOptionError(
+            "--workers sets the size of the local cluster; omit it with --scheduler"
+        )
+    plan = plan_sweep(load_spec(spec_path))
+    out_dir = Path(out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SweepError(f"--out {out_dir} exists and is not a folder")
+    if dry_run:
+        _print_dry_run(console, plan, out_dir, workers=workers, scheduler=scheduler)
+        return 0
+    from rnnscope.sweep.progress import sweep_progress
+    from rnnscope.sweep.run import run_sweep
+
+    with sweep_progress(progress, label=f"sweep {plan.spec.name}") as listener:
+        outcome = run_sweep(
+            plan, out_dir, scheduler=scheduler, workers=workers, listener=listener, notify=warn
+        )
+    ran = len(outcome.statuses)
+    console.print(
+        f"{outcome.points} point(s): {outcome.skipped} finished earlier, {ran} run now "
+        f"({len(outcome.failed)} recorded as failed, {len(outcome.errors)} without a result, "
+        f"{outcome.retried} restart(s)) in {outcome.seconds:.1f} s"
+    )
+    console.print(f"results: {outcome.csv_path} and {outcome.json_path}")
+    for point_id in outcome.failed:
+        warn(f"point {point_id} failed; see {out_dir / 'runs' / point_id / 'result.json'}")
+    for point_id, message in sorted(outcome.errors.items()):
+        warn(f"point {point_id} has no result: {message}")
+    return 1 if outcome.errors else 0
+
+
+def _print_dry_run(
+    console: Any, plan: Any, out_dir: Path, *, workers: int | None, scheduler: str | None
+) -> None:
+    from rich.table import Table
+
+    from rnnscope.sweep.plan import estimate_cost
+    from rnnscope.sweep.run import describe_point, plan_states
+
+    states = plan_states(plan, out_dir)
+    todo = [point for point in plan.points if states[point.id] != "finished"]
+    estimate = estimate_cost(plan, todo)
+    table = Table(title=f"sweep {plan.spec.name}: {plan.spec.task} ({plan.spec.source})")
+    for column in ("id", "kind", "hidden", "seed", "settings", "state", "est. s"):
+        table.add_column(
+            column, justify="right" if column in ("hidden", "seed", "est. s") else "left"
+        )
+    for point in plan.points:
+        seconds = estimate.seconds.get(point.id)
+        table.add_row(
+            point.id,
+            point.kind,
+            str(point.hidden),
+            str(point.seed),
+            describe_point(point),
+            states[point.id],
+            "" if seconds is None else f"{seconds:.1f}",
+        )
+    console.print(table)
+    if scheduler is not None:
+        where = f"the cluster at {scheduler}"
+        share = ""
+    else:
+        count = workers if workers is not None else min(len(todo) or 1, os.cpu_count() or 1)
+        where = f"{count} local worker(s)"
+        share = f", about {estimate.wall(count):.0f} s on {where}"
+    console.print(
+        f"{len(plan.points)} point(s), {len(plan.points) - len(todo)} finished, {len(todo)} to "
+        f"run: estimated {estimate.total:.0f} s on one worker{share} (training and attacks, "
+        f"from {estimate.method}; start-up and analysis not included)"
+    )
+    console.print(f"nothing was run; results would go to {out_dir}")
