@@ -46,6 +46,7 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/pseudospectra.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/attacks.py
+	$(PY) benchmarks/sweep.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -418,7 +418,9 @@ def _attack_command(
 # ---------------------------------------------------------------------------------------- report
 @app.command("report", epilog="Example: rnnscope report runs/rnn runs/lstm --out reports/zoo")
 def _report_command(
-    paths: Annotated[list[Path], typer.Argument(help="One or more checkpoints.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="One or more checkpoints, or one sweep folder.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Report folder (created if missing).")],
     samples: Annotated[
         int, typer.Option("--samples", min=1, help=help_text(ReportSettings, "samples"))
@@ -446,8 +448,16 @@ def _report_command(
     """Write an HTML, JSON and Markdown robustness report for one or more checkpoints.
 
     The report is built in a hidden sibling folder of --out and swapped in as a whole: a reader
-    sees the old report or the new one, never a mix.
+    sees the old report or the new one, never a mix. Given one sweep folder, the report compares
+    the sweep's runs instead.
     """
+    from rnnscope.sweep.report import is_sweep_dir
+
+    if any(is_sweep_dir(path) for path in paths):
+        from rnnscope.sweep.command import sweep_report_command
+
+        sweep_report_command(list(paths), out, console=_stdout_console(), warn=_warn)
+        return
     from rnnscope.report import build_report, write_report
 
     settings = ReportSettings(

@@ -10,7 +10,7 @@ from typing import Any
 from rnnscope.errors import BadOptionError
 from rnnscope.sweep.errors import SweepError
 
-__all__ = ["sweep_command"]
+__all__ = ["sweep_command", "sweep_report_command"]
 
 
 def sweep_command(
@@ -138,3 +138,50 @@ def _print_dry_run(
         f"from {estimate.method}; start-up and analysis not included)"
     )
     console.print(f"nothing was run; results would go to {out_dir}")
+
+
+def sweep_report_command(
+    paths: list[Path], out: str | os.PathLike[str], *, console: Any, warn: Callable[[str], None]
+) -> int:
+    """Run ``rnnscope report DIR --out OUT`` for a sweep folder.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        The report's inputs: one sweep folder.
+    out : str or path-like
+        Report folder.
+    console : rich.console.Console
+        Where the summary goes (stdout).
+    warn : callable
+        Prints one informational line on stderr.
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    rnnscope.errors.BadOptionError
+        If a sweep folder is given together with other inputs.
+
+    Examples
+    --------
+    >>> sweep_report_command  # doctest: +SKIP
+    """
+    from rnnscope.sweep.report import build_sweep_report, write_sweep_report
+
+    if len(paths) != 1:
+        raise BadOptionError(
+            "a sweep folder is reported on its own; give either one sweep folder or checkpoints"
+        )
+    report = build_sweep_report(paths[0])
+    index = write_sweep_report(report, out)
+    console.print(
+        f"sweep {report.name}: {len(report.runs)} run(s) in {len(report.groups)} group(s), "
+        f"{len(report.figures)} figure(s)"
+    )
+    console.print(f"report: {index}")
+    warn("a sweep folder is reported from its results.json; the attack options are not used")
+    return 0

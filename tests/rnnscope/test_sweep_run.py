@@ -1,0 +1,233 @@
+"""Sweeps on a 2-worker Dask LocalCluster: results, reruns, a killed worker, the fallback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rnnscope.sweep import (
+    SweepListener,
+    load_spec,
+    parse_spec,
+    plan_sweep,
+    run_points,
+    run_sweep,
+)
+from tests.rnnscope.helpers import invoke
+
+distributed = pytest.importorskip("distributed")
+
+STEPS = 40
+SPEC = f"""
+name = "tiny"
+[task]
+name = "digits"
+params = {{ permuted = true }}
+[model]
+kind = "rnn"
+hidden = 8
+nonlinearity = "tanh"
+[grid]
+init = ["orthogonal", {{ name = "chain", alpha = [1.0] }}]
+seed = [0, 1]
+[train]
+steps = {STEPS}
+batch_size = 16
+[analyze]
+eps = [0.01, 0.1]
+[attack]
+norms = ["linf"]
+linf_eps = [0.03, 0.1, 0.3]
+attacks = ["fgsm", "pgd"]
+samples = 16
+steps = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spec") / "tiny.toml"
+    path.write_text(SPEC)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Any:
+    """A 2-worker LocalCluster shared by the tests of this module, and a client of it."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as local,
+        distributed.Client(local) as client,
+    ):
+        yield local, client
+
+
+@pytest.fixture(scope="module")
+def dask_sweep(
+    spec_file: Path, cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The 4-point sweep run by the CLI on the 2-worker LocalCluster."""
+    out = tmp_path_factory.mktemp("sweep") / "dask"
+    result = invoke(["sweep", spec_file, "--out", out, "--scheduler", cluster[0].scheduler_address])
+    return {"out": out, "result": result}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_local_cluster_runs_every_point(spec_file: Path, dask_sweep: dict[str, Any]) -> None:
+    result, out = dask_sweep["result"], dask_sweep["out"]
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "Dask scheduler tcp://" in result.stderr
+    assert "not installed" not in result.stderr
+    plan = plan_sweep(load_spec(spec_file))
+    rows = _rows(out / "results.csv")
+    assert [row["id"] for row in rows] == [p.id for p in plan.points]
+    for row in rows:
+        assert row["status"] == "ok", row
+        assert int(row["steps"]) == STEPS
+        assert 0.0 <= float(row["test_metric"]) <= 1.0
+        assert float(row["spectral_radius"]) > 0
+        assert float(row["spectral_norm"]) >= float(row["spectral_radius"]) - 1e-9
+        # the pseudospectral radius is at least rho + eps for any matrix
+        for eps in ("0.01", "0.1"):
+            assert float(row[f"pseudospectral_radius_{eps}"]) >= (
+                float(row["spectral_radius"]) + float(eps) - 1e-6
+            )
+        curve = [float(row[f"linf_robust_{e}"]) for e in ("0.03", "0.1", "0.3")]
+        assert curve == sorted(curve, reverse=True)
+        assert curve[0] <= float(row["linf_clean_accuracy"])
+        folder = out / "runs" / row["id"]
+        for name in ("model.safetensors", "config.json", "train_state.pt", "result.json"):
+            assert (folder / name).is_file(), (folder, name)
+    chains = [row for row in rows if row["init"] == "chain"]
+    assert {row["alpha"] for row in chains} == {"1.0"}
+    assert all(row["chain_length"] for row in chains)
+    data = json.loads((out / "results.json").read_text())
+    assert data["sweep"]["points"] == data["sweep"]["finished"] == 4
+    assert str(out) not in (out / "results.json").read_text()  # no absolute paths
+
+
+def test_rerun_skips_finished_points_and_is_byte_identical(
+    spec_file: Path, dask_sweep: dict[str, Any]
+) -> None:
+    out = dask_sweep["out"]
+    before = {name: (out / name).read_bytes() for name in ("results.csv", "results.json")}
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/result.json")}
+    result = invoke(["sweep", spec_file, "--out", out, "--workers", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert "4 finished earlier, 0 run now" in result.stdout
+    assert "LocalCluster" not in result.stderr  # nothing to run: no cluster is started
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    for name, data in before.items():
+        assert (out / name).read_bytes() == data
+
+
+def test_same_sweep_from_scratch_in_process_is_byte_identical(
+    spec_file: Path, dask_sweep: dict[str, Any], tmp_path: Path
+) -> None:
+    plan = plan_sweep(load_spec(spec_file))
+    outcome = run_sweep(plan, tmp_path / "inline", in_process=True)
+    assert set(outcome.statuses.values()) == {"ok"}
+    for name in ("results.csv", "results.json"):
+        assert (tmp_path / "inline" / name).read_bytes() == (dask_sweep["out"] / name).read_bytes()
+
+
+def _kill_mid_training(client: Any, runs: Path, killed: list[str], stop: threading.Event) -> None:
+    """Kill the worker process that is training a point between two checkpoints."""
+    while not stop.is_set():
+        for address, keys in client.processing().items():
+            for key in keys:
+                folder = runs / str(key).removeprefix("rnnscope-sweep-").rsplit("-", 1)[0]
+                try:
+                    config = json.loads((folder / "config.json").read_text())
+                except (OSError, ValueError):
+                    continue
+                if (folder / "train_state.pt").exists() and config["training"]["step"] < STEPS:
+                    pid = client.run(os.getpid, workers=[address])[address]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(folder.name)
+                    return
+        time.sleep(0.02)
+
+
+def test_killed_worker_loses_no_point(
+    spec_file: Path, dask_sweep: dict[str, Any], cluster: Any, tmp_path: Path
+) -> None:
+    plan = plan_sweep(load_spec(spec_file))
+    out = tmp_path / "killed"
+    killed: list[str] = []
+    stop = threading.Event()
+    listener = SweepListener()
+    local, client = cluster
+    killer = threading.Thread(
+        target=_kill_mid_training, args=(client, out / "runs", killed, stop), daemon=True
+    )
+    killer.start()
+    try:
+        outcome = run_sweep(plan, out, scheduler=local.scheduler_address, listener=listener)
+    finally:
+        stop.set()
+        killer.join(timeout=10)
+    assert killed, "no point was caught between two checkpoints"
+    assert set(outcome.statuses.values()) == {"ok"}, outcome.statuses
+    assert listener.retries_of(killed[0]) >= 1
+    assert outcome.retried >= 1
+    for name in ("results.csv", "results.json"):
+        assert (out / name).read_bytes() == (dask_sweep["out"] / name).read_bytes()
+
+
+def test_cli_starts_its_own_local_cluster(tmp_path: Path) -> None:
+    spec = tmp_path / "one.toml"
+    spec.write_text(
+        "[task]\nname = 'digits'\n[model]\nkind = 'rnn'\nhidden = 4\n[train]\nsteps = 2\n"
+    )
+    result = invoke(["sweep", spec, "--out", tmp_path / "out", "--workers", "1"])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "Dask LocalCluster with 1 worker(s), one thread each; dashboard: http://" in (
+        result.stderr
+    )
+    assert _rows(tmp_path / "out" / "results.csv")[0]["status"] == "ok"
+
+
+def test_without_dask_runs_in_process_and_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    spec = parse_spec(
+        "[task]\nname = 'digits'\n[model]\nkind = 'rnn'\nhidden = 4\n[grid]\nseed = [0, 1]\n"
+        "[train]\nsteps = 2\n"
+    )
+    plan = plan_sweep(spec)
+    messages: list[str] = []
+    statuses = run_points(plan.points, tmp_path, spec.evaluation(), notify=messages.append)
+    assert statuses == {p.id: "ok" for p in plan.points}
+    assert len(messages) == 1
+    assert "not installed" in messages[0] and "in this process" in messages[0]
+
+
+def test_diverging_point_is_recorded_as_failed(tmp_path: Path) -> None:
+    spec = parse_spec(
+        "[task]\nname = 'digits'\n[model]\nkind = 'rnn'\nhidden = 4\nnonlinearity = 'relu'\n"
+        "[grid]\ninit = [{name = 'identity', scale = [1.0, 1e30]}]\n[train]\nsteps = 3\n"
+    )
+    plan = plan_sweep(spec)
+    outcome = run_sweep(plan, tmp_path, in_process=True)
+    statuses = [outcome.statuses[p.id] for p in plan.points]
+    assert statuses == ["ok", "failed"]
+    rows = _rows(tmp_path / "results.csv")
+    assert rows[1]["status"] == "failed" and "diverge" in rows[1]["error"].lower()
+    # a recorded failure is final: the rerun skips it
+    assert run_sweep(plan, tmp_path, in_process=True).skipped == 2
