@@ -75,7 +75,7 @@ def main() -> None:
             root / "dask" / "results.csv"
         ).read_bytes()
     print(f"in-process: {inline_s:7.1f} s")
-    print(f"dask, {args.workers} workers: {dask_s:7.1f} s (cluster start and worker imports included)")
+    print(f"dask, {args.workers} workers: {dask_s:7.1f} s (cluster start, worker imports included)")
     print(f"speed-up: {inline_s / dask_s:.2f}x  (target >= 1.7x on 2 cores)")
     print(f"results.csv identical: {same}")
     print(f"after: {_load()}")
