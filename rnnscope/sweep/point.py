@@ -195,7 +195,7 @@ def _analyze(folder: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _attack(folder: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
-    from rnnscope.evaluation import attack_checkpoint
+    from rnnscope.attack import attack_checkpoint
 
     blocks: dict[str, Any] = {}
     for norm in settings["norms"]:

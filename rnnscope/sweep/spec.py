@@ -70,7 +70,6 @@ __all__ = [
 #: Defaults of the point settings not given in a SPEC.
 DEFAULTS: dict[str, Any] = {"hidden": 64, "lr": 1e-3, "seed": 0, "constrain": None}
 
-_POINT_KEYS = ("kind", "hidden", "init", "constrain", "lr", "seed")
 _SECTIONS = ("name", "task", "model", "grid", "train", "analyze", "attack")
 _CONSTRAIN = {"none": None, "radius": "radius", "norm": "norm"}
 _NORMS = ("linf", "l2")
@@ -133,7 +132,7 @@ class AnalyzeSettings:
     (0.001, 0.01, 0.1)
     """
 
-    eps: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+    eps: tuple[float, ...] = field(default_factory=lambda: tuple(_analysis_default("eps")))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings.
@@ -146,8 +145,14 @@ class AnalyzeSettings:
         return {"eps": list(self.eps)}
 
 
+def _analysis_default(name: str) -> Any:
+    from rnnscope.settings import AnalysisSettings
+
+    return getattr(AnalysisSettings(), name)
+
+
 def _evaluation_default(name: str) -> Any:
-    from rnnscope.evaluation import EvaluationSettings
+    from rnnscope.settings import EvaluationSettings
 
     return getattr(EvaluationSettings(), name)
 
@@ -613,7 +618,7 @@ def _attack(doc: Mapping[str, Any], where: _Where) -> AttackSettings | None:
     }
     attacks = default.attacks
     if "attacks" in table:
-        from rnnscope.evaluation import known_attacks
+        from rnnscope.attack import known_attacks
 
         attacks = _names(table["attacks"], where.at("attack.attacks"), known_attacks())
     return AttackSettings(
