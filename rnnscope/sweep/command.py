@@ -57,10 +57,6 @@ def sweep_command(
         If the SPEC is invalid.
     rnnscope.errors.BadOptionError
         If ``--workers`` is combined with ``--scheduler``.
-
-    Examples
-    --------
-    >>> sweep_command  # doctest: +SKIP
     """
     from rnnscope.sweep.plan import plan_sweep
     from rnnscope.sweep.spec import load_spec
@@ -165,10 +161,6 @@ def sweep_report_command(
     ------
     rnnscope.errors.BadOptionError
         If a sweep folder is given together with other inputs.
-
-    Examples
-    --------
-    >>> sweep_report_command  # doctest: +SKIP
     """
     from rnnscope.sweep.report import build_sweep_report, write_sweep_report
 

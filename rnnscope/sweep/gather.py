@@ -235,7 +235,11 @@ def read_results(root: str | os.PathLike[str]) -> dict[str, Any]:
 
     Examples
     --------
-    >>> read_results("/no/such/dir")  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_results({"sweep": {"evaluation": {}}, "runs": []}, folder)
+    >>> read_results(folder)["runs"]
+    []
     """
     from rnnscope.sweep.errors import SweepError
 

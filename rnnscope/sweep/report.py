@@ -198,7 +198,13 @@ def build_sweep_report(path: str | os.PathLike[str]) -> SweepReport:
 
     Examples
     --------
-    >>> build_sweep_report("/no/such/dir")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from rnnscope.sweep import write_results
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_results({"sweep": {"name": "empty", "evaluation": {}}, "runs": []}, folder)
+    >>> report = build_sweep_report(folder)
+    >>> report.name, report.groups, len(report.figures)
+    ('empty', (), 3)
     """
     data = read_results(path)
     evaluation = data["sweep"].get("evaluation") or {}

@@ -288,7 +288,7 @@ class SweepSpec:
 
 # ------------------------------------------------------------------------------------ parsing
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
-    """Read and check a SPEC file.
+    r"""Read and check a SPEC file.
 
     Parameters
     ----------
@@ -310,7 +310,10 @@ def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
 
     Examples
     --------
-    >>> load_spec("examples/orhan_pitkow_digits.toml").task  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sweep.toml"
+    >>> _ = path.write_text("[task]\nname = 'digits'\n[model]\nkind = 'rnn'\n")
+    >>> load_spec(path).task
     'digits'
     """
     file = Path(path)
