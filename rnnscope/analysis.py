@@ -125,7 +125,7 @@ class MatrixAnalysis:
         Examples
         --------
         >>> sorted(analyze_matrix("W", np.eye(2), eps=[0.1]).to_dict())[:3]
-        ['chain_length', 'eigenvector_condition', 'formula']
+        ['chain_length', 'chain_order', 'chain_order_null']
         """
         out: dict[str, Any] = {"name": self.name, **self.measures}
         out["source_keys"] = list(self.source_keys)

@@ -24,8 +24,8 @@ time, not inside a function):
 >>> unregister_measure("numerical_abscissa_example")
 
 The compute function receives the shared :class:`MatrixContext` of the matrix, whose Schur
-form, chain, transient growth, power iteration and pseudospectral radii are computed once and
-shared by every measure and figure.
+form, chain, chain order, transient growth, power iteration and pseudospectral radii are
+computed once and shared by every measure and figure.
 """
 
 from __future__ import annotations
@@ -165,6 +165,11 @@ class MatrixContext:
     def chain(self) -> spectra.ChainReport:
         """Longest feed-forward chain of its Schur modes (:func:`spectra.chains`)."""
         return spectra.chains(self.A)
+
+    @cached_property
+    def chain_order(self) -> spectra.ChainOrder:
+        """Local order of the resolvent and its null control (:func:`spectra.chain_order`)."""
+        return spectra.chain_order(self.A, schur_form=self.schur)
 
     @cached_property
     def transient(self) -> np.ndarray:

@@ -78,6 +78,19 @@ register_measure(
     compact=True,
 )
 register_measure(
+    "chain_order",
+    "chain order (resolvent)",
+    lambda ctx: float(ctx.chain_order.order),
+    short_label="chain order",
+    help="largest stable local order of the resolvent: the length of a hidden chain, 1 without",
+    comparison=True,
+)
+register_measure(
+    "chain_order_null",
+    "chain order of Gaussian null",
+    lambda ctx: float(ctx.chain_order.null_order),
+)
+register_measure(
     "orthogonality_error",
     "‖WᵀW − I‖_F",
     lambda ctx: float(spectra.orthogonality_error(ctx.A)),

@@ -47,7 +47,7 @@ class SpectraSection(Section):
     Examples
     --------
     >>> [c.key for c in SpectraSection().columns(ReportSettings(pseudo_eps=(0.1,)))][-2:]
-    ['chain_length', 'pseudospectral_radius_0.1']
+    ['chain_order', 'pseudospectral_radius_0.1']
     """
 
     key = "spectra"

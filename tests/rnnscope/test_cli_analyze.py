@@ -24,6 +24,8 @@ FIELDS = {
     "henrici",
     "henrici_relative",
     "chain_length",
+    "chain_order",
+    "chain_order_null",
     "orthogonality_error",
     "eigenvector_condition",
     "kreiss_lower_bound",
@@ -51,6 +53,8 @@ def test_chain_matrix_matches_theory(chain_npy: Path) -> None:
     assert m["henrici"] == pytest.approx(math.sqrt(5), rel=1e-12)
     assert m["henrici_relative"] == pytest.approx(1.0, rel=1e-12)
     assert m["chain_length"] == 6
+    assert m["chain_order"] == pytest.approx(6.0, rel=0.03)  # slope of sigma_min ~ r**6
+    assert m["chain_order"] > m["chain_order_null"] + 1
     assert m["orthogonality_error"] == pytest.approx(1.0, rel=1e-12)
     assert m["max_transient_growth"] == pytest.approx(1.0, rel=1e-12)
     radii = [m["pseudospectral_radius"][k] for k in ("0.001", "0.01", "0.1")]
