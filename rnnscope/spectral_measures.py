@@ -87,7 +87,7 @@ register_measure(
 )
 register_measure(
     "chain_order_null",
-    "chain order of Gaussian null",
+    "chain order, Gaussian null",
     lambda ctx: float(ctx.chain_order.null_order),
 )
 register_measure(
