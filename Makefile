@@ -44,6 +44,7 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/pseudospectra.py
+	$(PY) benchmarks/power_chain_order.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/attacks.py
 	$(PY) benchmarks/sweep.py
