@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from rnnscope.sweep import parse_spec, plan_sweep, run_sweep
+# This folder holds attacks.py, which would shadow the attacks package here and in the workers.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from rnnscope.sweep import parse_spec, plan_sweep, run_sweep  # noqa: E402
 
 SPEC = """
 name = "bench"
