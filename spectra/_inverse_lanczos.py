@@ -65,6 +65,9 @@ FLOOR = 1e-150
 #: Active sets at most this large use per-point LAPACK solves instead of the blocked sweeps
 #: (measured break-even: 40 to 64 points for N from 64 to 1024).
 POINTWISE_MAX = 48
+#: Points whose second-nearest eigenvalue is within this relative distance of the nearest
+#: one must also pass the strict residual test (relative residual below `tol`).
+TIE = 0.05
 #: Active sets at most this large use eigvalsh_tridiagonal per point for the Ritz value.
 _SMALL_RITZ = 24
 
@@ -383,12 +386,21 @@ class ResolventSolver:
         q0 = _start_vector(n, seed)
         for lo, hi in _chunks(G, chunk):
             zc = z[lo:hi]
-            gap, _ = self._tree().query(np.column_stack([zc.real, zc.imag]))
+            near = self._tree().query(np.column_stack([zc.real, zc.imag]), k=min(2, n))[0]
+            gap = near[:, 0]
             live = np.flatnonzero(gap > FLOOR)  # elsewhere sigma <= gap: reported as 0
             if live.size == 0:
                 continue
-            s, ww = self._lanczos(zc[live], q0, tol=tol, maxiter=maxiter, vectors=vectors)
-            sig[lo + live] = s
+            # Two nearly equidistant eigenvalues: the two smallest singular values may nearly
+            # tie, and the top Ritz value can sit on their plateau; these points must also
+            # pass the strict residual test.
+            strict = near[live, 1] <= near[live, 0] * (1.0 + TIE)
+            s, ww = self._lanczos(
+                zc[live], q0, tol=tol, maxiter=maxiter, vectors=vectors, strict=strict
+            )
+            # Final check: sigma_min(zI - T) <= min_i |z - T_ii| holds exactly, while a Ritz
+            # value below the top eigenvalue only ever makes sigma too large.
+            sig[lo + live] = np.minimum(s, gap[live])
             if w is not None and ww is not None:
                 w[lo + live] = ww
         return sig, w
@@ -401,6 +413,7 @@ class ResolventSolver:
         tol: float,
         maxiter: int,
         vectors: bool,
+        strict: NDArray[np.bool_],
     ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
         n, G = self.n, z.size
         small = POINTWISE_MAX
@@ -430,7 +443,7 @@ class ResolventSolver:
         trace = (
             _Trace(np.zeros((maxiter, G)), np.zeros((maxiter, G)), steps_out) if vectors else None
         )
-        res_tol = RESIDUAL_FACTOR * np.sqrt(tol)
+        res_tol = np.where(strict, tol, RESIDUAL_FACTOR * np.sqrt(tol))
         rows = max(1, (1 << 19) // (16 * G))
         tmp = np.empty((rows, G), dtype=np.complex128)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -509,6 +522,7 @@ class ResolventSolver:
                     be[: k + 1, :m] = be[: k + 1, :g][:, keep]
                     sQ, sQp, theta = sQ[keep], sQp[keep], theta[keep]
                     beta_prev, count, small_res = beta_prev[keep], count[keep], small_res[keep]
+                    res_tol = res_tol[keep]
                     dead[:m] = False
                     if isinstance(op, _Blocked) and m <= small:
                         op = _Pointwise(self, z[act])

@@ -27,12 +27,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize_scalar
 
-from spectra._inverse_lanczos import ResolventSolver
+from spectra._resolvent import Prepared as _Prepared
+from spectra._resolvent import as_points as _as_points
+from spectra._resolvent import check_seed as _check_seed
+from spectra._resolvent import check_tol as _check_tol
+from spectra._resolvent import prepare as _prepare
+from spectra._resolvent import sigma as _sigma
 from spectra._serialize import jsonable
-from spectra._validation import as_numeric, as_square, check_positive
-from spectra.errors import GridTooLargeError, NonFiniteError
+from spectra.errors import GridTooLargeError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,10 +49,6 @@ logger = logging.getLogger(__name__)
 _BYTES_PER_POINT = 96
 #: Fraction of the available memory a grid may use.
 _MEMORY_FRACTION = 0.5
-#: Rays from the origin sampled by :func:`pseudospectral_radius` (over the full circle).
-_RAYS = 64
-#: Local maxima over the rays that are refined by a search in angle.
-_REFINE = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,88 +130,6 @@ class Pseudospectrum:
             "sigma": jsonable(self.sigma),
             "eigenvalues": jsonable(self.eigenvalues),
         }
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A checked matrix reduced to a scaled Schur factor, shared by all public functions."""
-
-    solver: ResolventSolver
-    scale: float
-    real: bool
-    eigenvalues: NDArray[np.complex128]
-    matrix: NDArray[Any]
-
-
-def _schur_factor(A: NDArray[Any]) -> NDArray[np.complex128]:
-    """Upper-triangular factor of a complex Schur form of `A` (the basis is not formed).
-
-    A real matrix goes through the real Schur form and :func:`scipy.linalg.rsf2csf` (which turns
-    it into a complex Schur form); that is about twice as fast as the complex QR algorithm.
-    """
-    if A.dtype.kind == "c":
-        T, _, _, _, _, info = scipy.linalg.lapack.zgees(lambda w: None, A, compute_v=0)
-    else:
-        T, _, _, _, _, _, info = scipy.linalg.lapack.dgees(lambda wr, wi: None, A, compute_v=0)
-        if info == 0:
-            T, _ = scipy.linalg.rsf2csf(T, np.eye(A.shape[0]), check_finite=False)
-    if info != 0:  # pragma: no cover - LAPACK's QR algorithm failed to converge
-        logger.debug("gees returned info=%d; using scipy.linalg.schur", info)
-        T, _ = scipy.linalg.schur(A, output="complex", check_finite=False)
-    return np.triu(T).astype(np.complex128, copy=False)
-
-
-def _prepare(A: ArrayLike) -> _Prepared:
-    arr = as_square(A)
-    if arr.dtype.kind == "c" and not np.any(arr.imag):
-        arr = np.ascontiguousarray(arr.real)
-    # Scale by a power of two near the largest entry (exact, and safe from overflow in the
-    # Schur reduction); sigma_min scales linearly with (A, z).
-    top = float(np.abs(arr).max())
-    scale = float(2.0 ** np.round(np.log2(top))) if top > 0 else 1.0
-    T = _schur_factor(arr / scale)
-    eigenvalues = np.diag(T) * scale
-    order = np.lexsort((eigenvalues.imag, eigenvalues.real))
-    return _Prepared(
-        solver=ResolventSolver(T),
-        scale=scale,
-        real=arr.dtype.kind == "f",
-        eigenvalues=eigenvalues[order],
-        matrix=arr,
-    )
-
-
-def _sigma(
-    prep: _Prepared, z: NDArray[np.complex128], *, tol: float, seed: int
-) -> NDArray[np.float64]:
-    """Values at an array of points; duplicates (and mirror images for real A) computed once."""
-    zf = z.ravel() / prep.scale
-    if prep.real:
-        zf = zf.real + 1j * np.abs(zf.imag)
-    uniq, inverse = np.unique(zf, return_inverse=True)
-    values = prep.solver.sigma(uniq, tol=tol, seed=seed)
-    return (values[inverse] * prep.scale).reshape(z.shape)
-
-
-def _check_tol(tol: float) -> float:
-    value = check_positive(tol, "tol")
-    if value >= 1.0:
-        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
-    return value
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    return int(seed)
-
-
-def _as_points(z: ArrayLike) -> NDArray[np.complex128]:
-    arr = as_numeric(z, "z", what="numeric points").astype(np.complex128)
-    if not np.isfinite(arr).all():
-        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-        raise NonFiniteError(f"z has {bad} NaN or infinite entries (shape {arr.shape})")
-    return arr
 
 
 def sigma_min(
@@ -429,225 +346,4 @@ def pseudospectrum(
     return Pseudospectrum(re=re_axis, im=im_axis, sigma=sigma, eigenvalues=eigenvalues)
 
 
-def _eps_values(eps: float | ArrayLike) -> tuple[bool, list[float]]:
-    if isinstance(eps, numbers.Real) and not isinstance(eps, bool | np.bool_):
-        return True, [check_positive(eps, "eps")]
-    try:
-        arr = np.asarray(eps)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"eps must be a positive number or a sequence of them, got {eps!r}"
-        ) from None
-    if arr.ndim == 0 and arr.dtype.kind in "iuf":
-        return True, [check_positive(arr.item(), "eps")]
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iuf":
-        raise TypeError(f"eps must be a positive number or a 1-D sequence of them, got {eps!r}")
-    return False, [check_positive(v, "eps") for v in arr.tolist()]
-
-
-def pseudospectral_radius(
-    A: ArrayLike, eps: float | ArrayLike, *, tol: float = 1e-6, seed: int = 0
-) -> float | NDArray[np.float64]:
-    r"""Return the :math:`\varepsilon`-pseudospectral radius :math:`\rho_\varepsilon(A)`.
-
-    :math:`\rho_\varepsilon(A) = \sup\{|z| : \sigma_{\min}(zI - A) \le \varepsilon\}`, the
-    largest modulus of an eigenvalue of :math:`A + E` over :math:`\|E\|_2 \le \varepsilon`. It
-    always satisfies :math:`\rho(A) + \varepsilon \le \rho_\varepsilon(A) \le \|A\|_2 +
-    \varepsilon`, with equality on the left for normal matrices. The discrete-time Kreiss
-    constant is :math:`\sup_\varepsilon (\rho_\varepsilon(A) - 1)/\varepsilon`.
-
-    Parameters
-    ----------
-    A : (N, N) array_like
-        Real or complex square matrix; integers are cast to float64.
-    eps : float or (k,) array_like of float
-        Perturbation sizes, each positive.
-    tol : float, optional
-        Relative accuracy of the result.
-    seed : int, optional
-        Seed of the Lanczos start vector.
-
-    Returns
-    -------
-    float or (k,) ndarray of float
-        :math:`\rho_\varepsilon(A)`; a float for a scalar `eps`.
-
-    Raises
-    ------
-    NonNumericError, NonSquareError, EmptyMatrixError, NonFiniteError
-        If `A` is not a finite, non-empty, numeric square matrix.
-    TypeError
-        If `eps` is not a number or a 1-D sequence of numbers.
-    ValueError
-        If an entry of `eps` is not positive and finite, or `tol` is not in (0, 1).
-
-    Notes
-    -----
-    Not limited by a plotting grid: along rays from the origin (64 equispaced directions
-    plus the direction of every eigenvalue) the outermost crossing of the level
-    :math:`\sigma_{\min} = \varepsilon` is found by Newton's method from outside
-    :math:`\|A\|_2 + \varepsilon`, with the exact derivative
-    :math:`\mathrm{Re}(e^{i\theta} u^* v)` from the singular vectors, safeguarded by the
-    1-Lipschitz continuity of :math:`\sigma_{\min}` and by bisection. The best rays are then
-    refined by a bounded search in the angle. Like the criss-cross algorithm of Mengi and
-    Overton (2005) the result is a point of the pseudospectrum boundary, so it is never above
-    the true value by more than `tol`; a component of the pseudospectrum missed by every
-    ray (much smaller than the spacing of the rays and containing no eigenvalue direction)
-    could make it too small.
-
-    Examples
-    --------
-    >>> round(pseudospectral_radius([[0.5, 0.0], [0.0, -0.25]], 0.1), 6)  # normal: rho + eps
-    0.6
-    >>> pseudospectral_radius([[0.0, 1.0], [0.0, 0.0]], [0.01, 0.1]).round(4)
-    array([0.1005, 0.3317])
-    """
-    tol = _check_tol(tol)
-    seed = _check_seed(seed)
-    scalar, values = _eps_values(eps)
-    prep = _prepare(A)
-    out = np.array([_radius(prep, e, tol=tol, seed=seed) for e in values])
-    return float(out[0]) if scalar else out
-
-
-def _radius(prep: _Prepared, eps: float, *, tol: float, seed: int) -> float:
-    """Pseudospectral radius in the units of `A` (the search runs on the scaled factor)."""
-    scale = prep.scale
-    e = eps / scale
-    lam = prep.eigenvalues / scale
-    T = prep.solver.T
-    low = float(np.abs(lam).max()) + e
-    norm_bound = min(
-        float(np.linalg.norm(T)),
-        float(np.sqrt(np.linalg.norm(T, 1) * np.linalg.norm(T, np.inf))),
-    )
-    high = (norm_bound + e) * (1.0 + 1e-12)
-    if high <= low:
-        return low * scale
-    stol = min(1e-10, 1e-3 * tol)
-    if prep.real:
-        base = np.linspace(0.0, np.pi, _RAYS // 2 + 1)
-        lam = lam[lam.imag >= 0]
-    else:
-        base = np.linspace(0.0, 2 * np.pi, _RAYS, endpoint=False)
-    eig_angles = np.mod(np.angle(lam), 2 * np.pi)
-    angles = np.concatenate([base, eig_angles])
-    inner = np.concatenate([np.full(base.size, -np.inf), np.abs(lam)])
-    order = np.lexsort((-inner, angles))
-    angles, inner = angles[order], inner[order]
-    first = np.concatenate([[True], np.diff(angles) > 1e-12])
-    angles, inner = angles[first], inner[first]  # the largest |lambda| on a shared ray is kept
-    phi = _crossings(
-        prep.solver, angles, e, low, high, np.full(angles.size, high), inner, tol, stol, seed
-    )
-    best = max(low, float(phi.max()))
-    periodic = not prep.real
-    for k in _local_maxima(phi, periodic)[:_REFINE]:
-        left, right = _neighbours(angles, k, periodic)
-
-        def minus_phi(theta: float, start: float = best) -> float:
-            r0 = np.array([min(high, start * (1.0 + 1e-2))])
-            value = _crossings(
-                prep.solver,
-                np.array([theta]),
-                e,
-                low,
-                high,
-                r0,
-                np.array([-np.inf]),
-                tol,
-                stol,
-                seed,
-            )[0]
-            return -max(float(value), low)
-
-        res = minimize_scalar(
-            minus_phi,
-            bounds=(left, right),
-            method="bounded",
-            options={"xatol": 0.1 * np.sqrt(tol) * max(right - left, 1e-300) + 1e-12},
-        )
-        best = max(best, -float(res.fun))
-    return best * scale
-
-
-def _local_maxima(phi: NDArray[np.float64], periodic: bool) -> list[int]:
-    """Return the indices of the finite local maxima of `phi`, largest first."""
-    left = np.roll(phi, 1)
-    right = np.roll(phi, -1)
-    if not periodic:
-        left[0] = -np.inf
-        right[-1] = -np.inf
-    idx = np.flatnonzero(np.isfinite(phi) & (phi >= left) & (phi >= right))
-    return [int(i) for i in idx[np.argsort(-phi[idx], kind="stable")]]
-
-
-def _neighbours(angles: NDArray[np.float64], k: int, periodic: bool) -> tuple[float, float]:
-    """Angles of the rays on each side of ray `k` (the interval searched around it)."""
-    m = angles.size
-    if periodic:
-        left = angles[k - 1] - (2 * np.pi if k == 0 else 0.0)
-        right = angles[(k + 1) % m] + (2 * np.pi if k == m - 1 else 0.0)
-        return float(left), float(right)
-    left = angles[k - 1] if k > 0 else angles[0]
-    right = angles[k + 1] if k < m - 1 else angles[-1]
-    return float(left), float(right)
-
-
-def _crossings(
-    solver: ResolventSolver,
-    angles: NDArray[np.float64],
-    eps: float,
-    low: float,
-    high: float,
-    start: NDArray[np.float64],
-    inner: NDArray[np.float64],
-    tol: float,
-    stol: float,
-    seed: int,
-) -> NDArray[np.float64]:
-    r"""Outermost radius on each ray where :math:`\sigma_{\min}(re^{i\theta} - T) = \varepsilon`.
-
-    Newton's method from outside, safeguarded: without an inside point the step is at least
-    the Lipschitz step :math:`\sigma - \varepsilon` (which cannot pass a crossing); with an
-    inside point, steps leaving the bracket are replaced by bisection. Rays with no crossing
-    above `low` (which the result always exceeds) give ``-inf``.
-    """
-    u = np.exp(1j * angles)
-    r = start.astype(float).copy()
-    hi = np.full(angles.size, high)
-    lo = np.where(inner < r, inner, -np.inf)
-    phi = np.full(angles.size, -np.inf)
-    act = np.arange(angles.size)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(100):
-            if act.size == 0:
-                break
-            ra = r[act]
-            sig, w = solver.sigma_and_slope(ra * u[act], tol=stol, seed=seed)
-            f = sig - eps
-            slope = np.real(u[act] * w)  # d sigma / d r
-            inside = f <= 0
-            hi_a = np.where(inside, hi[act], ra)
-            lo_a = np.where(inside, ra, lo[act])
-            newton = ra - f / slope
-            ok = np.isfinite(newton) & (slope > 0)
-            bracket = lo_a > -np.inf
-            free = np.where(ok, np.minimum(newton, ra - f), ra - f)
-            within = ok & (newton > lo_a) & (newton < hi_a)
-            rn = np.where(bracket, np.where(within, newton, 0.5 * (lo_a + hi_a)), free)
-            converged = (bracket & (hi_a - lo_a <= tol * hi_a)) | (
-                np.abs(rn - ra) <= 0.1 * tol * ra
-            )
-            estimate = np.clip(rn, np.where(bracket, lo_a, -np.inf), hi_a)
-            below = ~bracket & (rn < low)
-            hopeless = (below & (ra <= low)) | (hi_a < low)
-            rn = np.where(below, low, rn)
-            done = converged | hopeless
-            phi[act] = np.where(converged & ~hopeless, estimate, phi[act])
-            r[act], hi[act], lo[act] = rn, hi_a, lo_a
-            act = act[~done]
-    if act.size:
-        logger.debug("%d rays did not converge; keeping their last outside point", act.size)
-        phi[act] = np.where(lo[act] > -np.inf, lo[act], r[act])
-    return phi
+from spectra.radius import pseudospectral_radius  # noqa: E402  (re-exported)
