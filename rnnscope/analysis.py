@@ -11,6 +11,7 @@ written (see :mod:`rnnscope.jsonio`).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import spectra
+from rnnscope.logs import progress_bar
 from rnnscope.measures import MatrixContext, measures
+from rnnscope.parallel import map_jobs
 from rnnscope.settings import DEFAULT_EPS, TRANSIENT_STEPS
 
 if TYPE_CHECKING:
@@ -85,8 +88,9 @@ class MatrixAnalysis:
         Its complex Schur form.
     chain : spectra.ChainReport
         Its longest Schur chain.
-    transient : (K + 1,) ndarray
-        :math:`\|W^k\|_2`, k = 0..K.
+    context : MatrixContext
+        The shared context the measures were computed from (it computes what figures need,
+        such as the whole transient growth, on first use).
     eps : tuple of float
         Epsilons of the pseudospectral radius.
     source_keys : tuple of str
@@ -108,11 +112,16 @@ class MatrixAnalysis:
     measures: dict[str, Any]
     schur: spectra.SchurForm = field(repr=False)
     chain: spectra.ChainReport = field(repr=False)
-    transient: np.ndarray = field(repr=False)
+    context: MatrixContext = field(repr=False)
     eps: tuple[float, ...] = DEFAULT_EPS
     source_keys: tuple[str, ...] = ()
     formula: str = ""
     note: str | None = None
+
+    @property
+    def transient(self) -> np.ndarray:
+        r""":math:`\|W^k\|_2`, k = 0..K (computed on first use and kept)."""
+        return self.context.transient
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields of one entry of ``rnnscope analyze --json``.
@@ -187,7 +196,7 @@ def analyze_matrix(
         measures=values,
         schur=ctx.schur,
         chain=ctx.chain,
-        transient=ctx.transient,
+        context=ctx,
         eps=ctx.eps,
         source_keys=tuple(str(key) for key in source_keys),
         formula=str(formula),
@@ -277,8 +286,10 @@ def analyze_checkpoint(
     *,
     eps: Sequence[float] = DEFAULT_EPS,
     transient_steps: int = TRANSIENT_STEPS,
+    workers: int | None = None,
+    progress: bool = False,
 ) -> CheckpointAnalysis:
-    """Analyze every recurrent matrix of a loaded checkpoint.
+    """Analyze every recurrent matrix of a loaded checkpoint, in parallel worker processes.
 
     Parameters
     ----------
@@ -288,11 +299,18 @@ def analyze_checkpoint(
         Perturbation sizes of the pseudospectral radius.
     transient_steps : int, optional
         Largest power of the transient growth.
+    workers : int, optional
+        Worker processes, each with one BLAS thread (so the results do not depend on it);
+        default: one per available core, at most one per matrix, and none (everything in this
+        process) for a single matrix or matrices below 128 x 128 in total.
+    progress : bool, optional
+        Show a progress bar with one step per matrix on stderr.
 
     Returns
     -------
     CheckpointAnalysis
-        One :class:`MatrixAnalysis` per matrix, plus what was skipped and why.
+        One :class:`MatrixAnalysis` per matrix, in the checkpoint's order, plus what was
+        skipped and why.
 
     Raises
     ------
@@ -307,20 +325,27 @@ def analyze_checkpoint(
     >>> analyze_checkpoint(models.load(path), eps=[0.1]).to_dict()["matrices"][0]["size"]
     2
     """
-    analysed = []
-    for name, W in checkpoint.matrices.items():
-        logger.info("analyzing %s (%s)", name, "x".join(str(s) for s in W.shape))
-        analysed.append(
-            analyze_matrix(
-                name,
-                W,
-                eps=eps,
-                transient_steps=transient_steps,
-                source_keys=checkpoint.source_keys.get(name, ()),
-                formula=checkpoint.formulas.get(name, ""),
-                note=checkpoint.notes.get(name),
-            )
+    jobs = [
+        (
+            index,
+            str(name),
+            as_numpy(W),
+            tuple(float(e) for e in eps),
+            int(transient_steps),
+            tuple(checkpoint.source_keys.get(name, ())),
+            checkpoint.formulas.get(name, ""),
+            checkpoint.notes.get(name),
         )
+        for index, (name, W) in enumerate(checkpoint.matrices.items())
+    ]
+    if workers is None:
+        workers = _default_workers(jobs)
+    results: dict[int, MatrixAnalysis] = {}
+    with progress_bar(progress, len(jobs), "analyze") as update:
+        for index, entry in map_jobs(_analyze_job, jobs, workers=workers):
+            results[index] = entry
+            update(f"analyzed {entry.name} ({entry.matrix.shape[0]}x{entry.matrix.shape[0]})", 1)
+    analysed = [results[index] for index in range(len(jobs))]  # the checkpoint's order
     return CheckpointAnalysis(
         source=str(checkpoint.source),
         kind=checkpoint.kind,
@@ -332,6 +357,51 @@ def analyze_checkpoint(
             str(k): [int(n) for n in v.shape] for k, v in checkpoint.other_blocks.items()
         },
     )
+
+
+#: Below this total of N^3 over the matrices, starting worker processes costs more than it saves.
+_PARALLEL_WORK = 128**3 * 4
+
+
+def _default_workers(jobs: Sequence[tuple[Any, ...]]) -> int:
+    work = sum(float(job[2].shape[0]) ** 3 for job in jobs)
+    if len(jobs) <= 1 or work < _PARALLEL_WORK:
+        return 1
+    return max(1, min(len(jobs), _available_cores()))
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _analyze_job(
+    index: int,
+    name: str,
+    W: np.ndarray,
+    eps: tuple[float, ...],
+    transient_steps: int,
+    source_keys: tuple[str, ...],
+    formula: str,
+    note: str | None,
+) -> tuple[int, MatrixAnalysis]:
+    """One matrix of :func:`analyze_checkpoint`, with one BLAS thread (in a worker or here)."""
+    from threadpoolctl import threadpool_limits
+
+    logger.info("analyzing %s (%dx%d)", name, W.shape[0], W.shape[1])
+    with threadpool_limits(limits=1):
+        entry = analyze_matrix(
+            name,
+            W,
+            eps=eps,
+            transient_steps=transient_steps,
+            source_keys=source_keys,
+            formula=formula,
+            note=note,
+        )
+    return index, entry
 
 
 def principal_name(checkpoint: Checkpoint | Any) -> str:

@@ -288,7 +288,7 @@ def _analyze_command(
 
     for block, reason in sorted(checkpoint.skipped.items()):
         _warn(f"skipped {block}: {reason}")
-    result = analyze_checkpoint(checkpoint, eps=eps_values)
+    result = analyze_checkpoint(checkpoint, eps=eps_values, progress=_show_progress())
     if plots is not None:
         from rnnscope.files import prepare_output_dir
         from rnnscope.plots import write_matrix_plots

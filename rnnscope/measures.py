@@ -164,7 +164,24 @@ class MatrixContext:
     @cached_property
     def chain(self) -> spectra.ChainReport:
         """Longest feed-forward chain of its Schur modes (:func:`spectra.chains`)."""
-        return spectra.chains(self.A)
+        return spectra.chains(self.A, schur=self.schur)
+
+    @cached_property
+    def transient_peak(self) -> float:
+        r""":math:`\max_k \|W^k\|_2` over k = 0..transient_steps (NaN when it cannot be computed).
+
+        Read off :attr:`transient` when that was computed (for a figure); otherwise
+        :func:`spectra.transient_peak`, which stops as soon as a power has norm below 1.
+        """
+        if "transient" in self.__dict__:
+            growth = self.transient
+            if not np.size(growth) or np.all(np.isnan(growth)):
+                return math.nan
+            return float(np.nanmax(growth))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(
+                safe("transient growth", spectra.transient_peak, self.A, self.transient_steps)
+            )
 
     @cached_property
     def chain_order(self) -> spectra.ChainOrder:
@@ -192,13 +209,34 @@ class MatrixContext:
             return spectra.power_method(self.A)
 
     @cached_property
+    def pseudospectral_results(self) -> tuple[spectra.PseudospectralRadius, ...] | None:
+        """Certified pseudospectral radii, one per epsilon (``None`` when not computable)."""
+        radii = safe(
+            "pseudospectral radius",
+            spectra.pseudospectral_radius,
+            self.A,
+            list(self.eps),
+            schur=self.schur,
+        )
+        if not isinstance(radii, tuple) or len(radii) != len(self.eps):
+            return None
+        return tuple(radii)
+
+    @cached_property
     def pseudospectral_radii(self) -> dict[str, float]:
         """Pseudospectral radius per epsilon, keyed by :func:`rnnscope.options.eps_key`."""
-        radii = safe("pseudospectral radius", spectra.pseudospectral_radius, self.A, list(self.eps))
-        radii = np.atleast_1d(np.asarray(radii, dtype=float))
-        if radii.size != len(self.eps):
-            radii = np.full(len(self.eps), math.nan)
-        return {eps_key(e): float(r) for e, r in zip(self.eps, radii, strict=True)}
+        results = self.pseudospectral_results
+        if results is None:
+            return {eps_key(e): math.nan for e in self.eps}
+        return {eps_key(e): float(r) for e, r in zip(self.eps, results, strict=True)}
+
+    @cached_property
+    def pseudospectral_uppers(self) -> dict[str, float]:
+        """Certified upper bound of the pseudospectral radius per epsilon."""
+        results = self.pseudospectral_results
+        if results is None:
+            return {eps_key(e): math.nan for e in self.eps}
+        return {eps_key(e): float(r.upper) for e, r in zip(self.eps, results, strict=True)}
 
 
 @dataclass(frozen=True)

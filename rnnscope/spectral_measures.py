@@ -17,17 +17,14 @@ __all__: list[str] = []
 
 
 def _max_growth(ctx: MatrixContext) -> float:
-    growth = ctx.transient
-    if not np.size(growth) or np.all(np.isnan(growth)):
-        return math.nan
-    return float(np.nanmax(growth))
+    return ctx.transient_peak
 
 
 register_measure("size", "size N", lambda ctx: int(ctx.A.shape[0]))
 register_measure(
     "spectral_radius",
     "spectral radius ρ",
-    lambda ctx: float(spectra.spectral_radius(ctx.A)),
+    lambda ctx: float(np.abs(ctx.schur.eigenvalues).max()),
     short_label="ρ",
     help="spectral radius of the principal W",
     comparison=True,
@@ -58,11 +55,13 @@ register_measure(
     "σ_max (power method)",
     lambda ctx: float(safe("power spectral norm", spectra.spectral_norm, ctx.A, method="power")),
 )
-register_measure("henrici", "Henrici departure", lambda ctx: float(spectra.henrici(ctx.A)))
+register_measure(
+    "henrici", "Henrici departure", lambda ctx: float(spectra.henrici(ctx.A, schur=ctx.schur))
+)
 register_measure(
     "henrici_relative",
     "Henrici / ‖W‖_F",
-    lambda ctx: float(spectra.henrici(ctx.A, relative=True)),
+    lambda ctx: float(spectra.henrici(ctx.A, relative=True, schur=ctx.schur)),
     short_label="Henrici rel",
     help="departure from normality / ‖W‖_F",
     comparison=True,
@@ -98,12 +97,14 @@ register_measure(
 register_measure(
     "eigenvector_condition",
     "eigenvector condition κ(V)",
-    lambda ctx: float(safe("eigenvector condition", spectra.eigenvector_condition, ctx.A)),
+    lambda ctx: float(
+        safe("eigenvector condition", spectra.eigenvector_condition, ctx.A, schur=ctx.schur)
+    ),
 )
 register_measure(
     "kreiss_lower_bound",
     "Kreiss lower bound",
-    lambda ctx: float(safe("Kreiss bound", spectra.kreiss_lower_bound, ctx.A)),
+    lambda ctx: float(safe("Kreiss bound", spectra.kreiss_lower_bound, ctx.A, schur=ctx.schur)),
 )
 register_measure("max_transient_growth", "max_k ‖W^k‖₂", _max_growth)
 register_measure(
@@ -113,5 +114,14 @@ register_measure(
     short_label="ρ_ε ε={eps}",
     help="ε-pseudospectral radius",
     comparison=True,
+    per_eps=True,
+)
+register_measure(
+    "pseudospectral_radius_upper",
+    "ε-pseudospectral radius, certified upper bound",
+    lambda ctx: dict(ctx.pseudospectral_uppers),
+    short_label="ρ_ε upper ε={eps}",
+    help="certified upper bound of the ε-pseudospectral radius",
+    table=False,
     per_eps=True,
 )

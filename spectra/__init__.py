@@ -30,14 +30,10 @@ from spectra.local_order import ChainOrder, chain_order
 from spectra.memory import fisher_memory
 from spectra.nonnormality import eigenvector_condition, henrici, orthogonality_error
 from spectra.norms import PowerResult, power_method, project, spectral_norm, spectral_radius
-from spectra.pseudospectra import (
-    Pseudospectrum,
-    pseudospectral_radius,
-    pseudospectrum,
-    sigma_min,
-)
+from spectra.pseudospectra import Pseudospectrum, pseudospectrum, sigma_min
+from spectra.radius import PseudospectralRadii, PseudospectralRadius, pseudospectral_radius
 from spectra.schur import ChainReport, SchurForm, chains, schur
-from spectra.transient import kreiss_lower_bound, transient_growth
+from spectra.transient import kreiss_lower_bound, transient_growth, transient_peak
 
 __all__ = [
     "ChainOrder",
@@ -50,6 +46,8 @@ __all__ = [
     "NonSquareError",
     "NotConvergedWarning",
     "PowerResult",
+    "PseudospectralRadii",
+    "PseudospectralRadius",
     "Pseudospectrum",
     "SchurForm",
     "ShapeMismatchError",
@@ -73,4 +71,5 @@ __all__ = [
     "spectral_norm",
     "spectral_radius",
     "transient_growth",
+    "transient_peak",
 ]

@@ -66,8 +66,9 @@ FLOOR = 1e-150
 #: (measured break-even: 40 to 64 points for N from 64 to 1024).
 POINTWISE_MAX = 48
 #: Points whose second-nearest eigenvalue is within this relative distance of the nearest
-#: one must also pass the strict residual test (relative residual below `tol`).
-TIE = 0.05
+#: one (and that lie within the diameter of the spectrum) must also pass the strict residual
+#: test (relative residual below `tol`).
+TIE = 1e-3
 #: Active sets at most this large use eigvalsh_tridiagonal per point for the Ritz value.
 _SMALL_RITZ = 24
 
@@ -309,12 +310,19 @@ class ResolventSolver:
         self.block = block
         self._prepared = False
         self._kdtree: cKDTree | None = None
+        self._spread: float | None = None
 
     def _tree(self) -> cKDTree:
         """k-d tree of the eigenvalues, for the distance from each point to the spectrum."""
         if self._kdtree is None:
             self._kdtree = cKDTree(np.column_stack([self.diag.real, self.diag.imag]))
         return self._kdtree
+
+    def _diameter(self) -> float:
+        """Twice the largest distance of an eigenvalue from their mean (a spectrum diameter)."""
+        if self._spread is None:
+            self._spread = 2.0 * float(np.abs(self.diag - self.diag.mean()).max())
+        return self._spread
 
     def _prepare_blocks(self) -> None:
         if self._prepared:
@@ -394,7 +402,9 @@ class ResolventSolver:
             # Two nearly equidistant eigenvalues: the two smallest singular values may nearly
             # tie, and the top Ritz value can sit on their plateau; these points must also
             # pass the strict residual test.
-            strict = near[live, 1] <= near[live, 0] * (1.0 + TIE)
+            strict = (near[live, 1] <= near[live, 0] * (1.0 + TIE)) & (
+                near[live, 0] <= self._diameter()
+            )
             s, ww = self._lanczos(
                 zc[live], q0, tol=tol, maxiter=maxiter, vectors=vectors, strict=strict
             )

@@ -21,7 +21,15 @@ from spectra._inverse_lanczos import ResolventSolver
 from spectra._validation import as_numeric, as_square, check_positive
 from spectra.errors import NonFiniteError, NonSquareError
 
-__all__ = ["Prepared", "as_points", "check_seed", "check_tol", "prepare", "sigma"]
+__all__ = [
+    "Prepared",
+    "as_points",
+    "check_seed",
+    "check_tol",
+    "prepare",
+    "shared_factor",
+    "sigma",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +63,7 @@ def _schur_factor(A: NDArray[Any]) -> NDArray[np.complex128]:
     return np.triu(T).astype(np.complex128, copy=False)
 
 
-def _shared_factor(schur: Any, shape: tuple[int, ...]) -> NDArray[np.complex128]:
+def shared_factor(schur: Any, shape: tuple[int, ...]) -> NDArray[np.complex128]:
     """Upper-triangular factor of a caller's :class:`spectra.SchurForm`, checked against `A`."""
     T = getattr(schur, "T", None)
     if T is None:
@@ -83,7 +91,7 @@ def prepare(A: ArrayLike, schur: Any = None) -> Prepared:
     if schur is None:
         T = _schur_factor(arr / scale)
     else:
-        T = _shared_factor(schur, arr.shape) / scale
+        T = shared_factor(schur, arr.shape) / scale
     eigenvalues = np.diag(T) * scale
     order = np.lexsort((eigenvalues.imag, eigenvalues.real))
     return Prepared(
@@ -95,7 +103,9 @@ def prepare(A: ArrayLike, schur: Any = None) -> Prepared:
     )
 
 
-def sigma(prep: Prepared, z: NDArray[np.complex128], *, tol: float, seed: int) -> NDArray[np.float64]:
+def sigma(
+    prep: Prepared, z: NDArray[np.complex128], *, tol: float, seed: int
+) -> NDArray[np.float64]:
     """Values at an array of points; duplicates (and mirror images for real A) computed once."""
     zf = z.ravel() / prep.scale
     if prep.real:

@@ -15,9 +15,10 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
+from spectra._resolvent import shared_factor
 from spectra._validation import as_square
 from spectra.errors import IllConditionedWarning
-from spectra.schur import _complex_schur, _frobenius, _roundoff_level
+from spectra.schur import SchurForm, _complex_schur, _frobenius, _roundoff_level
 
 __all__ = ["eigenvector_condition", "henrici", "orthogonality_error"]
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 _HUGE_CONDITION = 1.0 / np.sqrt(np.finfo(np.float64).eps)
 
 
-def henrici(A: ArrayLike, relative: bool = False) -> float:
+def henrici(A: ArrayLike, relative: bool = False, *, schur: SchurForm | None = None) -> float:
     r"""Return Henrici's departure from normality :math:`\|N\|_F` of `A`.
 
     :math:`N` is the strictly upper triangular part of the complex Schur factor,
@@ -43,6 +44,8 @@ def henrici(A: ArrayLike, relative: bool = False) -> float:
     relative : bool, optional
         Divide by :math:`\|A\|_F`, giving a number in [0, 1] (1 for a nilpotent matrix; 0 for
         the zero matrix).
+    schur : SchurForm, optional
+        :func:`spectra.schur` of `A`, reused instead of a new decomposition.
 
     Returns
     -------
@@ -73,7 +76,7 @@ def henrici(A: ArrayLike, relative: bool = False) -> float:
     0.577...
     """
     arr = as_square(A)
-    T, _ = _complex_schur(arr)
+    T = _complex_schur(arr)[0] if schur is None else shared_factor(schur, arr.shape)
     departure = _frobenius(np.triu(T, 1))
     if not relative:
         return departure
@@ -81,7 +84,7 @@ def henrici(A: ArrayLike, relative: bool = False) -> float:
     return departure / frob if frob > 0 else 0.0
 
 
-def eigenvector_condition(A: ArrayLike) -> float:
+def eigenvector_condition(A: ArrayLike, *, schur: SchurForm | None = None) -> float:
     r"""Return the condition number :math:`\kappa(V) = \|V\|_2 \|V^{-1}\|_2` of the eigenvectors.
 
     The eigenvectors (columns of :math:`V`, scaled to unit length, which is within a factor
@@ -95,6 +98,8 @@ def eigenvector_condition(A: ArrayLike) -> float:
     ----------
     A : (N, N) array_like
         Real or complex square matrix; integers are cast to float64.
+    schur : SchurForm, optional
+        :func:`spectra.schur` of `A`, reused instead of a new decomposition.
 
     Returns
     -------
@@ -122,7 +127,7 @@ def eigenvector_condition(A: ArrayLike) -> float:
     """
     arr = as_square(A)
     n = arr.shape[0]
-    T, _ = _complex_schur(arr)
+    T = _complex_schur(arr)[0] if schur is None else shared_factor(schur, arr.shape)
     frob = _frobenius(arr)
     clean = np.triu(T)
     noise = np.triu(np.abs(clean) <= _roundoff_level(T, frob), 1)

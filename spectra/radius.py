@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
+from spectra._certify import ComparisonNorm, uncovered
 from spectra._resolvent import Prepared, check_seed, prepare
 from spectra._validation import check_positive
 
@@ -43,7 +43,7 @@ _TRUST = 1e-6
 #: Rounding level of the Schur factor: ``_SLACK * N * eps_mach * ||A||_F``.
 _SLACK = 4.0
 #: Points of the first sampling of a certification circle.
-_CIRCLE_START = 128
+_CIRCLE_START = 64
 #: Samples per uncovered arc in each later round.
 _CIRCLE_SPLIT = 6
 #: Rounds and evaluated points allowed per certification circle.
@@ -57,6 +57,8 @@ _ANGLE_ROUNDS = 8
 _OUTER_ROUNDS = 6
 #: Steps of the radial root finder.
 _RADIAL_STEPS = 60
+#: Relative offsets from the crossing on a neighbouring ray sampled first on a new ray.
+_NEAR_SAMPLES = np.array([-0.4, -0.1, -1e-2, -1e-3, -1e-5, 1e-5, 1e-3, 1e-2, 0.1])
 #: Relative positions between the inner point and the outer bound sampled first on a ray.
 _RAY_SAMPLES = np.array([1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9])
 
@@ -101,7 +103,7 @@ class PseudospectralRadius(float):
     _upper: float
     _witness: complex
 
-    def __new__(
+    def __new__(  # noqa: D102 - documented in the class docstring
         cls,
         value: float,
         *,
@@ -432,9 +434,7 @@ class _Search:
             up = max(upper[j], value[j])
             certified = bool(resolvable[j] and up <= value[j] * (1.0 + self.ctol))
             if not certified:
-                logger.debug(
-                    "eps=%g: radius only known in [%g, %g]", eps_values[j], value[j], up
-                )
+                logger.debug("eps=%g: radius only known in [%g, %g]", eps_values[j], value[j], up)
             out.append(
                 PseudospectralRadius(
                     value[j] * scale,
@@ -455,6 +455,7 @@ class _Search:
         theta: NDArray[np.float64],
         r_in: NDArray[np.float64],
         r_out: NDArray[np.float64],
+        radii: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
         """Outermost level crossing found on each ray ``r e^{i theta}``, ``r in [r_in, r_out]``.
 
@@ -467,7 +468,8 @@ class _Search:
         # sample between the inner point (or 0.9 r_out) and r_out, keep the outermost inside
         base = np.where(np.isfinite(r_in), r_in, 0.0)
         span = r_out - base
-        radii = base[:, None] + span[:, None] * _RAY_SAMPLES[None, :]
+        if radii is None:
+            radii = base[:, None] + span[:, None] * _RAY_SAMPLES[None, :]
         s = self.sigma((radii * u[:, None]).ravel()).reshape(radii.shape)
         inside = s <= e[:, None]
         lo = np.where(np.isfinite(r_in), r_in, -np.inf)
@@ -491,14 +493,19 @@ class _Search:
             f_hi[need] = np.log(self.sigma(hi[need] * u[need]) / e[need])
         act = np.flatnonzero(np.isfinite(lo) & (hi - lo > 0.5 * self.tol * hi))
         side = np.zeros(m, dtype=np.int64)  # Illinois: which end was kept last time
+        # the two latest iterates (log r, f) for the secant step
+        x1, g1 = np.log(np.where(np.isfinite(lo), lo, 1.0)), f_lo.copy()
+        x2, g2 = np.log(hi), f_hi.copy()
         for step in range(_RADIAL_STEPS):
             if act.size == 0:
                 break
             a, b = np.log(lo[act]), np.log(hi[act])
             fa, fb = f_lo[act], f_hi[act]
             with np.errstate(invalid="ignore", divide="ignore"):
+                xs = x2[act] - g2[act] * (x2[act] - x1[act]) / (g2[act] - g1[act])
                 x = b - fb * (b - a) / (fb - fa)
             x = np.where(np.isfinite(x) & (x > a) & (x < b), x, 0.5 * (a + b))
+            x = np.where(np.isfinite(xs) & (xs > a) & (xs < b) & (step > 0), xs, x)
             # a point within a quarter of the tolerance of an end: the next one closes the
             # bracket from the other side
             gap = np.minimum(0.45 * (b - a), 0.25 * self.tol)
@@ -506,6 +513,8 @@ class _Search:
             r = np.exp(x)
             sv = self.sigma(r * u[act])
             f = np.log(np.maximum(sv, 1e-300) / e[act])
+            x1[act], g1[act] = x2[act], g2[act]
+            x2[act], g2[act] = x, f
             ins = f <= 0
             # Illinois modification: halve the kept end's value when the same end stays
             keep_hi = ins & (side[act] == 1)
@@ -581,20 +590,9 @@ class _Search:
         outer: NDArray[np.float64],
     ) -> NDArray[np.float64]:
         """Level crossing on rays near a known one: an inside point near `guess`, then outward."""
-        u = np.exp(1j * theta)
-        trial = guess[:, None] * (1.0 - np.array([1e-6, 1e-4, 1e-2, 0.1, 0.4])[None, :])
-        s = self.sigma((trial * u[:, None]).ravel()).reshape(trial.shape)
-        inside = s <= e[:, None]
-        r_in = np.full(e.size, -np.inf)
-        for i in range(e.size):
-            hits = np.flatnonzero(inside[i])
-            if hits.size:
-                r_in[i] = trial[i, hits[0]]
-        ok = np.isfinite(r_in)
-        out = np.full(e.size, -np.inf)
-        if ok.any():
-            out[ok] = self._radial(e[ok], theta[ok], r_in[ok], outer[ok])
-        return out
+        trial = guess[:, None] * (1.0 + _NEAR_SAMPLES[None, :])
+        trial = np.minimum(trial, outer[:, None])
+        return self._radial(e, theta, np.full(e.size, -np.inf), outer, radii=trial)
 
     # -------------------------------------------------------------- certificates
     def _comparison_bound(self, e: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -606,7 +604,7 @@ class _Search:
             return (self.rho + e) * (1.0 + 4 * np.finfo(float).eps) + self.delta
         if self.n > 512:
             return out
-        g = _ComparisonNorm(N)
+        g = ComparisonNorm(N)
         for j, ej in enumerate(e):
             target = ej + self.delta
             lo, hi = target, target + nN * (1.0 + 1e-12)
@@ -630,7 +628,7 @@ class _Search:
         bounds = [float(u) for u in upper]
         found: list[complex | None] = [None] * e.size
         pending = list(range(e.size))
-        factor = np.full(e.size, 0.5 * self.ctol)
+        factor = np.full(e.size, 0.9 * self.ctol)
         for _ in range(_CIRCLE_TRIES):
             if not pending:
                 break
@@ -691,7 +689,7 @@ class _Search:
                 margin = lower[sel] - e[j]
                 half = 2.0 * np.arcsin(np.clip(margin / (2.0 * radii[j]), 0.0, 1.0))
                 half = np.where(margin > 0, half, 0.0)
-                new_arcs = _uncovered(arcs[j], par[sel], th[sel], half)
+                new_arcs = uncovered(arcs[j], par[sel], th[sel], half)
                 tiny = [(a, b) for a, b in new_arcs if b - a < 1e-12]
                 if tiny or used[j] > _CIRCLE_POINTS:
                     status[j] = ("failed", None)
@@ -700,66 +698,3 @@ class _Search:
                 if not new_arcs:
                     status[j] = ("proved", None)
         return [(st if st != "open" else "failed", pt) for st, pt in status]
-
-
-def _uncovered(
-    arcs: list[tuple[float, float]],
-    parent: NDArray[np.intp],
-    centre: NDArray[np.float64],
-    half: NDArray[np.float64],
-) -> list[tuple[float, float]]:
-    """What is left of each arc after removing ``[centre - half, centre + half]``."""
-    out: list[tuple[float, float]] = []
-    for p, (a, b) in enumerate(arcs):
-        sel = parent == p
-        c, h = centre[sel], half[sel]
-        order = np.argsort(c)
-        lo_ends, hi_ends = (c - h)[order], (c + h)[order]
-        pos = a
-        for lo_e, hi_e in zip(lo_ends, hi_ends, strict=True):
-            if lo_e > pos:
-                out.append((pos, min(lo_e, b)))
-            pos = max(pos, hi_e)
-            if pos >= b:
-                break
-        if pos < b:
-            out.append((pos, b))
-    return [(a, b) for a, b in out if b > a]
-
-
-class _ComparisonNorm:
-    r"""Proved lower bounds of :math:`\sigma_{\min}(cI - |N|)` for a nonnegative strictly upper `N`.
-
-    :math:`X = (cI - |N|)^{-1} \ge 0` entrywise, so by Collatz--Wielandt
-    :math:`\|X\|_2^2 = \rho(X^T X) \le \max_i (X^T X x)_i / x_i` for any positive `x`; a few
-    power steps make `x` close to the Perron vector and the bound tight.
-    """
-
-    def __init__(self, N: NDArray[np.float64]) -> None:
-        self.N = N
-        self.x = np.ones(N.shape[0])
-
-    def lower(self, c: float) -> float:
-        M = -self.N.copy()
-        M[np.diag_indices_from(M)] = c
-        solve: Callable[..., NDArray[np.float64]] = scipy.linalg.solve_triangular
-        x = self.x / np.linalg.norm(self.x)
-        bound = np.inf
-        for _ in range(40):
-            with np.errstate(over="ignore", invalid="ignore"):
-                y = solve(M, x, check_finite=False)
-                w = solve(M, y, trans="T", check_finite=False)
-                ratio = float(np.max(w / x))  # Collatz--Wielandt: above ||X||^2
-                estimate = float(np.dot(y, y))  # Rayleigh quotient: below ||X||^2
-            if not np.isfinite(ratio):
-                return 0.0
-            bound = min(bound, ratio)
-            if bound <= estimate * (1.0 + 1e-6):
-                break
-            x_new = w / np.linalg.norm(w)
-            if np.all(x_new > 0):
-                x = x_new
-        self.x = x
-        # rounding of the nonnegative substitutions: a relative n * eps per solve
-        bound *= 1.0 + 4.0 * self.N.shape[0] * np.finfo(float).eps
-        return float(1.0 / np.sqrt(bound))

@@ -19,6 +19,7 @@ import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from spectra._arguments import check_fraction
+from spectra._resolvent import shared_factor
 from spectra._serialize import jsonable
 from spectra._validation import as_square
 
@@ -278,7 +279,9 @@ def _longest_path(
     return int(length[end]), tuple(reversed(path))
 
 
-def chains(A: ArrayLike, *, threshold: float = 0.1, rtol: float = 1e-5) -> ChainReport:
+def chains(
+    A: ArrayLike, *, threshold: float = 0.1, rtol: float = 1e-5, schur: SchurForm | None = None
+) -> ChainReport:
     r"""Find the longest feed-forward chain among the Schur modes of `A`.
 
     Build the directed graph on the Schur modes with an edge :math:`i \to j` (:math:`i < j`,
@@ -299,6 +302,8 @@ def chains(A: ArrayLike, *, threshold: float = 0.1, rtol: float = 1e-5) -> Chain
         Relative coupling strength, in (0, 1], that counts as an edge.
     rtol : float, optional
         Couplings below ``rtol * ||A||_F`` are noise, not edges; non-negative.
+    schur : SchurForm, optional
+        :func:`schur` of `A`, reused instead of a new decomposition.
 
     Returns
     -------
@@ -339,7 +344,7 @@ def chains(A: ArrayLike, *, threshold: float = 0.1, rtol: float = 1e-5) -> Chain
     rtol = float(rtol)
     if not (np.isfinite(rtol) and rtol >= 0):
         raise ValueError(f"rtol must be a non-negative number, got {rtol!r}")
-    T, _ = _complex_schur(arr)
+    T = _complex_schur(arr)[0] if schur is None else shared_factor(schur, arr.shape)
     N = np.triu(T, 1)
     frob = _frobenius(arr)
     fraction = _frobenius(N) / frob if frob > 0 else 0.0

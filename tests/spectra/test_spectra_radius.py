@@ -1,0 +1,214 @@
+"""The certified pseudospectral radius against closed forms, dense SVD grids and its own claims."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import scipy.linalg
+from threadpoolctl import threadpool_limits
+
+import spectra
+from spectra import matrices
+from spectra.radius import PseudospectralRadius, pseudospectral_radius
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def dense_sigma(A: np.ndarray, z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=complex).ravel()
+    M = z[:, None, None] * np.eye(A.shape[0]) - A
+    return np.linalg.svd(M, compute_uv=False)[:, -1]
+
+
+def jordan_radius(n: int, eps: float) -> float:
+    """Closed form: the pseudospectra of J_n are disks, sigma_min(r I - J) = eps (bisection)."""
+    J = np.eye(n, k=1)
+    lo, hi = 0.0, 1.0 + eps
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        s = scipy.linalg.svdvals(mid * np.eye(n) - J)[-1]
+        lo, hi = (mid, hi) if s <= eps else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def check_claims(A: np.ndarray, eps: float, r: PseudospectralRadius, tol: float = 1e-8) -> None:
+    """The witness is inside, and a dense circle just outside `upper` is outside."""
+    assert abs(r.witness) == pytest.approx(float(r), rel=1e-12)
+    assert dense_sigma(A, np.array([r.witness]))[0] <= eps * (1 + tol) + 1e-14
+    theta = np.linspace(0, 2 * np.pi, 1000, endpoint=False)
+    outside = dense_sigma(A, r.upper * (1 + 1e-6) * np.exp(1j * theta))
+    assert outside.min() > eps
+    assert float(r) <= r.upper
+    if r.certified:
+        assert r.upper <= float(r) * (1 + 1e-3)
+
+
+def polar_grid_bounds(A: np.ndarray, eps: float, nr: int = 30, nt: int = 96) -> float:
+    """Largest |z| on a polar grid with sigma <= eps (a lower bound of the radius)."""
+    R = np.linalg.norm(A, 2) + eps
+    rho = np.abs(np.linalg.eigvals(A)).max()
+    r = np.linspace(rho, R, nr)
+    t = np.linspace(0, 2 * np.pi, nt, endpoint=False)
+    Z = (r[:, None] * np.exp(1j * t[None, :])).ravel()
+    s = dense_sigma(A, Z)
+    return float(np.abs(Z[s <= eps]).max(initial=rho))
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_normal_matrix_gives_rho_plus_eps_certified(real: bool) -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    if real:
+        Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        lam = rng.uniform(-1, 1, n)
+        A = (Q * lam) @ Q.T
+    else:
+        Q, _ = np.linalg.qr(rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n)))
+        lam = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+        A = (Q * lam) @ Q.conj().T
+    rho = np.abs(lam).max()
+    for eps in (1e-6, 1e-3, 1e-1):
+        r = pseudospectral_radius(A, eps)
+        assert float(r) == pytest.approx(rho + eps, rel=1e-9)
+        assert r.certified
+        check_claims(A, eps, r)
+
+
+def test_jordan_block_examples_of_the_issue() -> None:
+    r = pseudospectral_radius(np.eye(10, k=1), 1e-12)  # was 0.2535, sigma 1e-6 there
+    assert float(r) == pytest.approx(jordan_radius(10, 1e-12), rel=1e-7)
+    assert r.upper >= jordan_radius(10, 1e-12)
+    r = pseudospectral_radius(np.eye(8, k=1), 1e-8)  # raised from eigh_tridiagonal
+    assert float(r) == pytest.approx(jordan_radius(8, 1e-8), rel=1e-7)
+    r = pseudospectral_radius(matrices.chain(64), 1e-8)  # raised too
+    assert np.isfinite(float(r)) and r.upper >= float(r)
+
+
+@pytest.mark.parametrize("n", [2, 4, 8, 16, 32, 64])
+@pytest.mark.parametrize("eps", [1e-12, 1e-8, 1e-4, 1e-1])
+def test_jordan_blocks_against_the_closed_form(n: int, eps: float) -> None:
+    J = np.eye(n, k=1)
+    exact = jordan_radius(n, eps)
+    r = pseudospectral_radius(J, eps)
+    assert float(r) == pytest.approx(exact, rel=1e-7)  # never too high, as before
+    assert r.upper >= exact * (1 - 1e-12)
+    delta = 4 * n * np.finfo(float).eps * np.linalg.norm(J)
+    if eps >= 1e3 * delta:  # resolvable well above the rounding level: certified
+        assert r.certified
+        assert r.upper <= exact * (1 + 1e-3)
+    else:
+        assert r.upper > exact  # an honest interval, not a plain number
+
+
+@pytest.mark.parametrize(
+    ("name", "A"),
+    [
+        ("gaussian", np.random.default_rng(7).standard_normal((24, 24)) / np.sqrt(24)),
+        ("grcar", matrices.grcar(16)),
+        (
+            "toeplitz",
+            scipy.linalg.toeplitz(np.r_[0, 0.25, np.zeros(18)], np.r_[0, 1, 1, np.zeros(17)]),
+        ),
+        ("nonnormal", np.random.default_rng(8).standard_normal((20, 20)) / 5 + np.eye(20, k=1)),
+    ],
+)
+@pytest.mark.parametrize("eps", [1e-3, 1e-1])
+def test_random_and_toeplitz_against_a_dense_polar_grid(
+    name: str, A: np.ndarray, eps: float
+) -> None:
+    r = pseudospectral_radius(A, eps)
+    grid = polar_grid_bounds(A, eps)
+    assert float(r) >= grid  # no grid point of the pseudospectrum lies beyond the value
+    assert r.upper >= grid
+    check_claims(A, eps, r)
+
+
+def _rotation(radius: float, angle: float) -> np.ndarray:
+    c, s = radius * np.cos(angle), radius * np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def test_outermost_component_between_rays_and_away_from_the_largest_eigenvalue() -> None:
+    # The largest eigenvalue (0.9, on the real axis) has a small normal component; the outer
+    # component grows from a smaller, strongly non-normal pair at an angle between any rays.
+    angle = 2 * np.pi * 0.3217
+    lam = 0.55 * np.exp(1j * angle)
+    block = np.array([[lam, 6.0], [0.0, lam]])
+    real_block = np.zeros((4, 4))
+    real_block[:2, :2] = _rotation(0.55, angle)
+    real_block[2:, 2:] = _rotation(0.55, angle)
+    real_block[:2, 2:] = 6.0 * np.eye(2)
+    rng = np.random.default_rng(2)
+    others = [_rotation(0.3, a) for a in rng.uniform(0, np.pi, 6)]
+    A = scipy.linalg.block_diag(np.array([[0.9]]), real_block, *others)
+    Q, _ = np.linalg.qr(rng.standard_normal((A.shape[0], A.shape[0])))
+    A = Q @ A @ Q.T
+    eps = 0.05
+    exact = abs(lam) + np.max(  # the 2x2 block's disk radius (normal part: 0.95)
+        [r for r in np.linspace(0, 2, 20001) if dense_sigma(block, np.array([lam + r]))[0] <= eps]
+    )
+    r = pseudospectral_radius(A, eps)
+    assert exact > 1.0
+    assert float(r) == pytest.approx(exact, rel=1e-4)
+    check_claims(A, eps, r)
+    complex_block = scipy.linalg.block_diag(np.array([[0.9]]), block)
+    rc = pseudospectral_radius(complex_block, eps)
+    assert float(rc) == pytest.approx(exact, rel=1e-4)
+    check_claims(complex_block, eps, rc)
+
+
+def test_below_the_rounding_level_the_result_says_so() -> None:
+    A = np.random.default_rng(1).standard_normal((30, 30))
+    r = pseudospectral_radius(A, 1e-15)
+    assert not r.certified
+    assert r.upper >= float(r)
+
+
+def test_result_behaves_as_the_float_it_replaces() -> None:
+    r = pseudospectral_radius(np.diag([0.5, -0.25]), 0.1)
+    assert isinstance(r, float) and float(r) == pytest.approx(0.6)
+    assert r / 2 == pytest.approx(0.3) and r > 0.5
+    again = pickle.loads(pickle.dumps(r))
+    assert again.to_dict() == r.to_dict() and float(again) == float(r)
+    d = r.to_dict()
+    assert set(d) == {"value", "upper", "witness", "certified", "method", "eps"}
+    with pytest.raises(AttributeError):
+        r.upper = 3.0  # type: ignore[misc]
+    radii = pseudospectral_radius(np.eye(3), [0.1, 0.2])
+    np.testing.assert_allclose(np.asarray(radii), [1.1, 1.2])
+    assert radii.certified.all() and len(radii.to_dict()) == 2
+
+
+def test_shared_schur_form_gives_the_same_result() -> None:
+    A = np.random.default_rng(4).standard_normal((30, 30)) / 5
+    sf = spectra.schur(A)
+    a = pseudospectral_radius(A, 0.01)
+    b = pseudospectral_radius(A, 0.01, schur=sf)
+    assert float(a) == pytest.approx(float(b), rel=1e-9)
+    with pytest.raises(ValueError, match="shape"):
+        pseudospectral_radius(np.eye(3), 0.1, schur=sf)
+    with pytest.raises(TypeError, match="SchurForm"):
+        pseudospectral_radius(np.eye(3), 0.1, schur="no")
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, 0.1, 0.5, np.nan, np.inf])
+def test_bad_tolerances_raise_domain_errors(bad: float) -> None:
+    with pytest.raises(ValueError, match="tol"):
+        pseudospectral_radius(np.eye(3), 0.1, tol=bad)
+    with pytest.raises(ValueError, match="certify_tol"):
+        pseudospectral_radius(np.eye(3), 0.1, certify_tol=bad)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, np.inf, np.nan])
+def test_bad_eps_raises(bad: float) -> None:
+    with pytest.raises(ValueError, match="eps"):
+        pseudospectral_radius(np.eye(3), bad)
+    with pytest.raises(ValueError, match="eps"):
+        pseudospectral_radius(np.eye(3), [0.1, bad])
