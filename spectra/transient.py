@@ -124,7 +124,7 @@ def transient_peak(A: ArrayLike, steps: int) -> float:
     Examples
     --------
     >>> A = [[0.5, 4.0], [0.0, 0.5]]
-    >>> transient_peak(A, 100) == transient_growth(A, 100).max()
+    >>> bool(transient_peak(A, 100) == transient_growth(A, 100).max())
     True
     """
     arr = as_square(A)
