@@ -66,6 +66,19 @@ class _Gated(RecurrentModel):
             out, _ = functional_call(self.rnn, {"weight_hh_l0": self._weight_hh()}, (x,))
         return out if all_steps else out[:, -1]
 
+    def _call_layer(self, x: torch.Tensor, hx: Any) -> tuple[torch.Tensor, Any]:
+        if self._override is None:
+            return self.rnn(x, hx)
+        return functional_call(self.rnn, {"weight_hh_l0": self._weight_hh()}, (x, hx))
+
+    def _weights(self) -> tuple[torch.Tensor, ...]:
+        """``(W_ih, W_hh, b_ih, b_hh)`` as used by the forward pass, detached."""
+        rnn = self.rnn
+        return tuple(
+            w.detach()
+            for w in (rnn.weight_ih_l0, self._weight_hh(), rnn.bias_ih_l0, rnn.bias_hh_l0)
+        )
+
 
 class LSTM(_Gated):
     r"""LSTM classifier: ``torch.nn.LSTM`` (one layer, batch first) and a linear readout.
@@ -87,6 +100,23 @@ class LSTM(_Gated):
     GATES: ClassVar[tuple[str, ...]] = ("i", "f", "g", "o")
     PRINCIPAL: ClassVar[str] = "g"
 
+    @property
+    def state_size(self) -> int:
+        """``2H``: the full state is ``[h; c]``."""
+        return 2 * self.hidden_size
+
+    def _step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        H = self.hidden_size
+        h0 = state[:, :H].unsqueeze(0).contiguous()
+        c0 = state[:, H:].unsqueeze(0).contiguous()
+        _, (h, c) = self._call_layer(x_t.unsqueeze(1), (h0, c0))
+        return torch.cat([h[0], c[0]], dim=1)
+
+    def _step_jacobians(
+        self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return _lstm_jacobians(state, x_t, *self._weights(), inputs=inputs)
+
 
 class GRU(_Gated):
     """GRU classifier: ``torch.nn.GRU`` (one layer, batch first) and a linear readout.
@@ -105,3 +135,107 @@ class GRU(_Gated):
     LAYER: ClassVar[type[nn.RNNBase]] = nn.GRU
     GATES: ClassVar[tuple[str, ...]] = ("r", "z", "n")
     PRINCIPAL: ClassVar[str] = "n"
+
+    def _step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        _, h = self._call_layer(x_t.unsqueeze(1), state.unsqueeze(0).contiguous())
+        return h[0]
+
+    def _step_jacobians(
+        self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return _gru_jacobians(state, x_t, *self._weights(), inputs=inputs)
+
+
+def _rows(d: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """``diag(d) M`` for every batch row: ``(B, H)`` times ``(H, K)`` gives ``(B, H, K)``."""
+    return d[:, :, None] * M[None]
+
+
+def _lstm_jacobians(
+    state: torch.Tensor,
+    x: torch.Tensor,
+    W_ih: torch.Tensor,
+    W_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+    *,
+    inputs: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""Jacobians of torch's LSTM step on ``[h; c]``.
+
+    With gates :math:`i, f, o = \sigma(\cdot)`, :math:`g = \tanh(\cdot)`,
+    :math:`c' = f c + i g` and :math:`h' = o \tanh(c')`: :math:`\partial c'/\partial c =
+    \operatorname{diag}(f)`, :math:`\partial c'/\partial h = \operatorname{diag}(c f(1-f)) W_f
+    + \operatorname{diag}(g\, i(1-i)) W_i + \operatorname{diag}(i(1-g^2)) W_g` and
+    :math:`\partial h' = \operatorname{diag}(\tanh c'\, o(1-o))\,\partial a_o +
+    \operatorname{diag}(o(1-\tanh^2 c'))\,\partial c'`.
+    """
+    H = W_hh.shape[1]
+    h, c = state[:, :H], state[:, H:]
+    a = torch.addmm(b_ih, x, W_ih.t()) + torch.addmm(b_hh, h, W_hh.t())
+    ai, af, ag, ao = a.chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+    c_new = f * c + i * g
+    tc = torch.tanh(c_new)
+    # derivative of c' with respect to the four pre-activations, and of h' with respect to c'
+    dc = torch.cat([g * i * (1 - i), c * f * (1 - f), i * (1 - g * g)], dim=1)  # (B, 3H)
+    do = tc * o * (1 - o)
+    dhc = o * (1 - tc * tc)
+
+    def through(M: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        Mi, Mf, Mg, Mo = M.chunk(4, dim=0)
+        dc_new = _rows(dc[:, :H], Mi) + _rows(dc[:, H : 2 * H], Mf) + _rows(dc[:, 2 * H :], Mg)
+        dh_new = _rows(do, Mo) + dhc[:, :, None] * dc_new
+        return dh_new, dc_new
+
+    dh_dh, dc_dh = through(W_hh)
+    eye_f = torch.diag_embed(f)
+    J = torch.cat(
+        [torch.cat([dh_dh, dhc[:, :, None] * eye_f], dim=2), torch.cat([dc_dh, eye_f], dim=2)],
+        dim=1,
+    )
+    if not inputs:
+        return J, None
+    dh_dx, dc_dx = through(W_ih)
+    return J, torch.cat([dh_dx, dc_dx], dim=1)
+
+
+def _gru_jacobians(
+    h: torch.Tensor,
+    x: torch.Tensor,
+    W_ih: torch.Tensor,
+    W_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+    *,
+    inputs: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""Jacobians of torch's GRU step.
+
+    With :math:`r, z = \sigma(\cdot)`, :math:`n = \tanh(a_n + r \odot (W_{hn} h + b_{hn}))`
+    and :math:`h' = (1 - z) n + z h`: :math:`\partial h' = \operatorname{diag}(1 - z)\,
+    \partial n + \operatorname{diag}(h - n)\,\partial z + \operatorname{diag}(z)\,
+    \partial h`.
+    """
+    gi = torch.addmm(b_ih, x, W_ih.t())
+    gh = torch.addmm(b_hh, h, W_hh.t())
+    ir, iz, in_ = gi.chunk(3, dim=1)
+    hr, hz, hn = gh.chunk(3, dim=1)
+    r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+    n = torch.tanh(in_ + r * hn)
+    dn = 1 - n * n
+    d_r = dn * hn * r * (1 - r)  # through the reset gate
+    d_z = (h - n) * z * (1 - z)
+
+    W_hr, W_hz, W_hn = W_hh.chunk(3, dim=0)
+    J = (
+        _rows((1 - z) * d_r, W_hr)
+        + _rows((1 - z) * dn * r, W_hn)
+        + _rows(d_z, W_hz)
+        + torch.diag_embed(z)
+    )
+    if not inputs:
+        return J, None
+    W_ir, W_iz, W_in = W_ih.chunk(3, dim=0)
+    J_x = _rows((1 - z) * d_r, W_ir) + _rows((1 - z) * dn, W_in) + _rows(d_z, W_iz)
+    return J, J_x

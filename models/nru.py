@@ -128,35 +128,64 @@ class NRU(RecurrentModel):
             v = F.relu(v)
         return F.normalize(v, p=5, dim=2, eps=1e-12)
 
-    def _scan(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        B, T, Fin = x.shape
-        H, m, k, r = self.hidden_size, self.memory_size, self.heads, self.rank
+    def _cell_weights(self) -> tuple[torch.Tensor, ...]:
+        """Return ``(W_x, b, W_hm^T, W_heads^T, b_heads, signs)`` of :meth:`_scan` and the step."""
+        Fin, H, k = self.input_size, self.hidden_size, self.heads
         weight = self.hmi2h.weight
-        Wx = weight[:, :Fin]
-        Wh = self.recurrent_weight()
-        Wm = weight[:, Fin + H :]
-        Whm = torch.cat([Wh, Wm], dim=1).t()
-        ux = torch.addmm(self.hmi2h.bias, x.reshape(B * T, Fin), Wx.t()).view(B, T, H)
-        ux = ux.transpose(0, 1)
+        Whm = torch.cat([self.recurrent_weight(), weight[:, Fin + H :]], dim=1).t()
         heads = (self.hm2alpha, self.hm2beta, self.hm2v_alpha, self.hm2v_beta)
         W_heads = torch.cat([layer.weight for layer in heads], dim=0).t()
         b_heads = torch.cat([layer.bias for layer in heads], dim=0)
-        signs = torch.cat([x.new_full((k,), 1.0 / k), x.new_full((k,), -1.0 / k)])
+        signs = torch.cat([weight.new_full((k,), 1.0 / k), weight.new_full((k,), -1.0 / k)])
+        return weight[:, :Fin], self.hmi2h.bias, Whm, W_heads, b_heads, signs
+
+    def _cell(
+        self,
+        h: torch.Tensor,
+        mem: torch.Tensor,
+        ux: torch.Tensor,
+        Whm: torch.Tensor,
+        W_heads: torch.Tensor,
+        b_heads: torch.Tensor,
+        signs: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step from ``(h, m)`` given the input drive ``ux = W_x x + b``."""
+        k, r = self.heads, self.rank
+        h = F.relu(torch.addmm(ux, torch.cat([h, mem], dim=1), Whm))
+        out = torch.addmm(b_heads, torch.cat([h, mem], dim=1), W_heads)
+        strengths, u = out.split([2 * k, 4 * r], dim=1)  # [alpha; beta], [u_alpha; u_beta]
+        if self.use_relu:
+            strengths = F.relu(strengths)
+        # mean over heads of alpha_i v_alpha_i - beta_i v_beta_i
+        weights = (strengths * signs).unsqueeze(1)
+        mem = torch.baddbmm(mem.unsqueeze(1), weights, self._directions(u)).squeeze(1)
+        return h, mem
+
+    def _scan(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        B, T, Fin = x.shape
+        H, m = self.hidden_size, self.memory_size
+        Wx, bias, *rest = self._cell_weights()
+        ux = torch.addmm(bias, x.reshape(B * T, Fin), Wx.t()).view(B, T, H)
+        ux = ux.transpose(0, 1)
         h = x.new_zeros(B, H)
         mem = x.new_zeros(B, m)
         hs, ms = [], []
         for t in range(T):
-            h = F.relu(torch.addmm(ux[t], torch.cat([h, mem], dim=1), Whm))
-            out = torch.addmm(b_heads, torch.cat([h, mem], dim=1), W_heads)
-            strengths, u = out.split([2 * k, 4 * r], dim=1)  # [alpha; beta], [u_alpha; u_beta]
-            if self.use_relu:
-                strengths = F.relu(strengths)
-            # mean over heads of alpha_i v_alpha_i - beta_i v_beta_i
-            weights = (strengths * signs).unsqueeze(1)
-            mem = torch.baddbmm(mem.unsqueeze(1), weights, self._directions(u)).squeeze(1)
+            h, mem = self._cell(h, mem, ux[t], *rest)
             hs.append(h)
             ms.append(mem)
         return hs, ms
+
+    @property
+    def state_size(self) -> int:
+        """``H + m``: the full state is ``[h; m]``."""
+        return self.hidden_size + self.memory_size
+
+    def _step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        H = self.hidden_size
+        Wx, bias, *rest = self._cell_weights()
+        h, mem = self._cell(state[:, :H], state[:, H:], torch.addmm(bias, x_t, Wx.t()), *rest)
+        return torch.cat([h, mem], dim=1)
 
     def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
         hs, _ = self._scan(x)

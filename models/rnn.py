@@ -11,7 +11,7 @@ from torch import nn
 
 from models import inits
 from models._options import READOUT, _choice, _Option, _real
-from models.activations import NONLINEARITIES
+from models.activations import NONLINEARITIES, activation
 from models.base import RecurrentModel, _uniform_
 from models.scan import recurrence
 
@@ -106,6 +106,18 @@ class RNN(RecurrentModel):
         hs = recurrence(z, self.recurrent_weight(), self.nonlinearity, self.modrelu_bias)
         return hs.transpose(0, 1) if all_steps else hs[-1]
 
+    def _step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        a = _preactivation(state, x_t, self.recurrent_weight(), self.U, self.bias)
+        return _activate(a, self.nonlinearity, self.modrelu_bias)
+
+    def _step_jacobians(
+        self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        W = self.recurrent_weight()
+        a = _preactivation(state, x_t, W, self.U, self.bias)
+        d = _slope(a, self.nonlinearity, self.modrelu_bias)
+        return _vanilla_jacobians(d, W, self.U, inputs=inputs)
+
     def after_step(self) -> None:
         """Project ``W`` onto the unit disk (``constrain="radius"``) or norm ball (``"norm"``).
 
@@ -163,6 +175,18 @@ class _ModReLURNN(RecurrentModel):
         """See :meth:`models.RecurrentModel.lipschitz_parts`."""
         return _vanilla_parts(self, "modrelu", self.modrelu_bias)
 
+    def _step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        a = _preactivation(state, x_t, self.recurrent_weight(), self.U, None)
+        return _activate(a, "modrelu", self.modrelu_bias)
+
+    def _step_jacobians(
+        self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        W = self.recurrent_weight()
+        a = _preactivation(state, x_t, W, self.U, None)
+        d = _slope(a, "modrelu", self.modrelu_bias)
+        return _vanilla_jacobians(d, W, self.U, inputs=inputs)
+
 
 def _vanilla_parts(
     model: RecurrentModel, nonlinearity: str, modrelu_bias: torch.Tensor | None
@@ -176,6 +200,49 @@ def _vanilla_parts(
             "nonlinearity": nonlinearity,
             "modrelu_bias": None if modrelu_bias is None else modrelu_bias.detach().float().clone(),
         }
+
+
+def _preactivation(
+    state: torch.Tensor,
+    x_t: torch.Tensor,
+    W: torch.Tensor,
+    U: torch.Tensor,
+    bias: torch.Tensor | None,
+) -> torch.Tensor:
+    """Return ``W h + U x + b`` with the same products, in the same order, as the scan."""
+    z = x_t @ U.t() if bias is None else torch.addmm(bias, x_t, U.t())
+    return torch.addmm(z, state, W.t())
+
+
+def _activate(
+    a: torch.Tensor, nonlinearity: str, modrelu_bias: torch.Tensor | None
+) -> torch.Tensor:
+    """Apply the cell's activation out of place (same values as the scan's in-place one)."""
+    if nonlinearity == "modrelu":
+        s = torch.sign(a.detach())
+        return torch.addcmul(modrelu_bias, s, a).clamp(min=0) * s
+    return activation(nonlinearity)(a)
+
+
+def _slope(a: torch.Tensor, nonlinearity: str, modrelu_bias: torch.Tensor | None) -> torch.Tensor:
+    """Return the derivative of the activation at ``a`` (1 where modReLU is active)."""
+    if nonlinearity == "tanh":
+        return 1.0 - torch.tanh(a) ** 2
+    if nonlinearity == "relu":
+        return (a > 0).to(a.dtype)
+    if nonlinearity == "elu":
+        return torch.where(a > 0, torch.ones_like(a), torch.exp(a))
+    s = torch.sign(a)
+    return ((s != 0) & (s * a + modrelu_bias > 0)).to(a.dtype)
+
+
+def _vanilla_jacobians(
+    d: torch.Tensor, W: torch.Tensor, U: torch.Tensor, *, inputs: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``diag(d) W`` and ``diag(d) U`` per batch row, detached."""
+    d = d.detach()
+    J = d[:, :, None] * W.detach()[None]
+    return J, (d[:, :, None] * U.detach()[None]) if inputs else None
 
 
 def _drive(x: torch.Tensor, U: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -1,18 +1,19 @@
-"""Sequence tasks: the copy and adding problems, permuted digits and MNIST-1D.
+"""Sequence tasks: the copy and adding problems, permuted digits, MNIST-1D and the flip-flop.
 
 A task bundles everything a training loop or an attack needs: how to draw a training batch,
 a fixed test set, the loss, a metric, the loss of an uninformed guess (the *baseline*) and the
 range of valid inputs. Every task is generated in code or read from data that ships inside an
 installed package; nothing is downloaded.
 
-=======  ======================================================  ==========  ====================
-name     inputs (B, T, F)                                        readout     loss / metric
-=======  ======================================================  ==========  ====================
-copy     one-hot symbols, ``T + 20`` steps, 10 features          ``"all"``   CE / recall accuracy
-adding   value in [0, 1] and marker, ``T`` steps, 2 features     ``"last"``  MSE / MSE
-digits   scikit-learn 8x8 digits, 64 steps of 1 pixel in [0, 1]  ``"last"``  CE / accuracy
-mnist1d  MNIST-1D, 40 steps of 1 value rescaled to [0, 1]        ``"last"``  CE / accuracy
-=======  ======================================================  ==========  ====================
+========  ======================================================  ==========  ====================
+name      inputs (B, T, F)                                        readout     loss / metric
+========  ======================================================  ==========  ====================
+copy      one-hot symbols, ``T + 20`` steps, 10 features          ``"all"``   CE / recall accuracy
+adding    value in [0, 1] and marker, ``T`` steps, 2 features     ``"last"``  MSE / MSE
+digits    scikit-learn 8x8 digits, 64 steps of 1 pixel in [0, 1]  ``"last"``  CE / accuracy
+mnist1d   MNIST-1D, 40 steps of 1 value rescaled to [0, 1]        ``"last"``  CE / accuracy
+flipflop  pulses in {-1, 0, 1} on 3 channels, ``T`` steps        ``"all"``   MSE / MSE
+========  ======================================================  ==========  ====================
 
 Use :func:`get` to build a task by name; ``get(task.name, **task.params)`` rebuilds an equal task.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "AddingTask",
     "CopyTask",
     "DigitsTask",
+    "FlipFlopTask",
     "MNIST1DTask",
     "Task",
     "get",
@@ -650,17 +652,23 @@ TASKS: dict[str, type[Task]] = {
     "mnist1d": MNIST1DTask,
 }
 
+# The flip-flop task lives in its own module, which subclasses _SyntheticTask from this one.
+from models._flipflop import FlipFlopTask  # noqa: E402
+
+TASKS["flipflop"] = FlipFlopTask
+
 
 def get(name: str, **params: Any) -> Task:
     """Build a task by name.
 
     Parameters
     ----------
-    name : {"copy", "adding", "digits", "mnist1d"}
+    name : {"copy", "adding", "digits", "mnist1d", "flipflop"}
         Task name.
     **params
         Task parameters (see :class:`CopyTask`, :class:`AddingTask`, :class:`DigitsTask`,
-        :class:`MNIST1DTask`); omitted ones take their defaults.
+        :class:`MNIST1DTask`, :class:`models._flipflop.FlipFlopTask`); omitted ones take their
+        defaults.
 
     Returns
     -------

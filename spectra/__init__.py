@@ -27,6 +27,7 @@ from spectra.errors import (
     SpectraError,
 )
 from spectra.local_order import ChainOrder, chain_order
+from spectra.lyapunov import LyapunovResult, lyapunov
 from spectra.memory import fisher_memory
 from spectra.nonnormality import eigenvector_condition, henrici, orthogonality_error
 from spectra.norms import PowerResult, power_method, project, spectral_norm, spectral_radius
@@ -41,6 +42,7 @@ __all__ = [
     "EmptyMatrixError",
     "GridTooLargeError",
     "IllConditionedWarning",
+    "LyapunovResult",
     "NonFiniteError",
     "NonNumericError",
     "NonSquareError",
@@ -59,6 +61,7 @@ __all__ = [
     "fisher_memory",
     "henrici",
     "kreiss_lower_bound",
+    "lyapunov",
     "matrices",
     "orthogonality_error",
     "plot",

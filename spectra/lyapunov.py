@@ -1,0 +1,239 @@
+r"""Lyapunov exponents of a product of matrices by QR re-orthonormalisation.
+
+For Jacobians :math:`J_1, J_2, \dots` of a map along a trajectory, an orthonormal frame
+:math:`Q_0` is pushed through every step and re-orthonormalised,
+:math:`J_t Q_{t-1} = Q_t R_t`; the :math:`i`-th exponent is the time average of
+:math:`\log |R_t[i, i]|`. Units are nats per step (natural logarithm): divide by
+:math:`\ln 2` for bits. ``k`` exponents cost :math:`O(T S^2 k)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from spectra._serialize import jsonable
+from spectra._validation import as_numeric
+from spectra.errors import EmptyMatrixError, NonFiniteError, NonSquareError
+
+__all__ = ["LyapunovResult", "lyapunov"]
+
+
+@dataclass(frozen=True)
+class LyapunovResult:
+    """Result of :func:`lyapunov`.
+
+    Attributes
+    ----------
+    exponents : (k,) ndarray
+        Leading exponents in nats per step, largest first, averaged over the batch.
+    stderr : (k,) ndarray
+        Standard error of each exponent across the batch (``nan`` for a single sequence).
+    per_sequence : (B, k) ndarray
+        Exponents of every sequence.
+    running : (T - discard, k) ndarray
+        Running estimate after each step (batch mean), for a convergence plot.
+    steps : int
+        Number of steps averaged (after ``discard``).
+    discard : int
+        Number of initial steps that only aligned the frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = lyapunov(np.tile(np.diag([2.0, 0.5]), (60, 1, 1)), discard=20)
+    >>> np.round(r.exponents / np.log(2), 6).tolist()
+    [1.0, -1.0]
+    """
+
+    exponents: NDArray[np.float64]
+    stderr: NDArray[np.float64]
+    per_sequence: NDArray[np.float64]
+    running: NDArray[np.float64]
+    steps: int
+    discard: int
+
+    def to_dict(self, *, running: bool = False) -> dict[str, Any]:
+        """Return a JSON-ready dict.
+
+        Parameters
+        ----------
+        running : bool, optional
+            Include the running estimate (``T - discard`` rows).
+
+        Returns
+        -------
+        dict
+            ``exponents``, ``stderr`` (``None`` entries where undefined), ``sum``, ``steps``,
+            ``discard``, ``batch``, ``unit`` and, optionally, ``running``. Exponents of
+            ``-inf`` (a singular Jacobian) are written as ``None``.
+        """
+
+        def finite(values: NDArray[np.float64]) -> list[Any]:
+            return [float(v) if np.isfinite(v) else None for v in np.ravel(values)]
+
+        out: dict[str, Any] = {
+            "exponents": finite(self.exponents),
+            "stderr": finite(self.stderr),
+            "sum": finite(np.array([self.exponents.sum()]))[0],
+            "steps": self.steps,
+            "discard": self.discard,
+            "batch": int(self.per_sequence.shape[0]),
+            "unit": "nats per step",
+        }
+        if running:
+            out["running"] = jsonable(np.where(np.isfinite(self.running), self.running, np.nan))
+        return out
+
+
+def _steps(jacobians: Any) -> tuple[Iterator[NDArray[Any]], int | None, bool]:
+    """Per-step ``(B, S, S)`` arrays, the number of steps when known, and whether batched."""
+    if isinstance(jacobians, np.ndarray) or not isinstance(jacobians, Iterable):
+        arr = as_numeric(jacobians, "jacobians", what="a numeric array of square matrices")
+        if arr.ndim not in (3, 4) or arr.shape[-1] != arr.shape[-2]:
+            raise NonSquareError(
+                f"expected jacobians of shape (T, S, S) or (B, T, S, S), got shape {arr.shape}"
+            )
+        if arr.ndim == 3:
+            arr = arr[None]
+        if arr.size == 0:
+            raise EmptyMatrixError(f"expected non-empty jacobians, got shape {arr.shape}")
+        return (arr[:, t] for t in range(arr.shape[1])), arr.shape[1], True
+
+    def convert() -> Iterator[NDArray[Any]]:
+        for t, J in enumerate(jacobians):
+            J = as_numeric(J, f"jacobians[{t}]", what="a numeric square matrix")
+            if J.ndim not in (2, 3) or J.shape[-1] != J.shape[-2]:
+                raise NonSquareError(
+                    f"expected jacobians[{t}] of shape (S, S) or (B, S, S), got shape {J.shape}"
+                )
+            yield J[None] if J.ndim == 2 else J
+
+    return convert(), None, False
+
+
+def lyapunov(
+    jacobians: ArrayLike | Iterable[ArrayLike],
+    *,
+    k: int | None = None,
+    discard: int = 0,
+    seed: int = 0,
+) -> LyapunovResult:
+    r"""Leading Lyapunov exponents of products of square matrices (QR method, nats per step).
+
+    Parameters
+    ----------
+    jacobians : (T, S, S) or (B, T, S, S) array_like, or iterable of (S, S) / (B, S, S)
+        Jacobians :math:`J_t = \partial s_t / \partial s_{t-1}` along one or ``B`` trajectories,
+        column convention. An iterable is consumed step by step, so long runs need not be held
+        in memory.
+    k : int, optional
+        Number of exponents, ``1 <= k <= S`` (default ``S``).
+    discard : int, optional
+        Initial steps used only to align the frame (not averaged).
+    seed : int, optional
+        Seed of the random orthonormal starting frame (a fixed frame such as the identity would
+        keep the order of a diagonal matrix instead of sorting it).
+
+    Returns
+    -------
+    LyapunovResult
+        Exponents (largest first), standard error across the batch, per-sequence values and the
+        running estimate.
+
+    Raises
+    ------
+    NonNumericError
+        If the Jacobians are not numeric.
+    NonSquareError
+        If they are not square or not shaped as above, or their sizes change between steps.
+    EmptyMatrixError
+        If there are no Jacobians, or no step is left after ``discard``.
+    NonFiniteError
+        If a Jacobian has NaN or infinite entries.
+    ValueError
+        If ``k`` or ``discard`` is out of range.
+
+    Notes
+    -----
+    A singular Jacobian (a dead ReLU unit, for instance) gives an exponent of ``-inf``, which
+    is exact. The exponents summed over ``k = S`` equal the mean of :math:`\log|\det J_t|`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.5, 1.0], [0.0, 0.25]])
+    >>> r = lyapunov(np.broadcast_to(A, (200, 2, 2)))
+    >>> np.allclose(r.exponents, np.log([0.5, 0.25]), atol=0.02)
+    True
+    """
+    if isinstance(discard, bool) or not isinstance(discard, int | np.integer) or discard < 0:
+        raise ValueError(f"discard must be a non-negative integer, got {discard!r}")
+    steps, known, _ = _steps(jacobians)
+    if known is not None and discard >= known:
+        raise EmptyMatrixError(f"discard={discard} leaves no step of the {known} given")
+    rng = np.random.default_rng(seed)
+    Q: NDArray[Any] | None = None
+    shape: tuple[int, ...] = ()
+    total: NDArray[np.float64] | None = None
+    running: list[NDArray[np.float64]] = []
+    count = 0
+    for t, J in enumerate(steps):
+        if not np.isfinite(J).all():
+            bad = int(J.size - np.count_nonzero(np.isfinite(J)))
+            raise NonFiniteError(f"jacobians at step {t} have {bad} NaN or infinite entries")
+        if Q is None:
+            shape = J.shape
+            B, S, _ = shape
+            if S == 0 or B == 0:
+                raise EmptyMatrixError(f"expected non-empty jacobians, got shape {J.shape}")
+            if k is None:
+                k = S
+            if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= S:
+                raise ValueError(f"k must be an integer in [1, {S}], got {k!r}")
+            dtype = np.complex128 if J.dtype.kind == "c" else np.float64
+            # the first k columns of one random orthogonal S x S frame, whatever k: the k leading
+            # exponents are then the same numbers as the first k of the full spectrum
+            frame = np.linalg.qr(rng.standard_normal((S, S)))[0][:, : int(k)]
+            Q = np.broadcast_to(frame, (B, S, int(k))).astype(dtype)
+            total = np.zeros((B, int(k)))
+        elif J.shape != shape:
+            raise NonSquareError(
+                f"jacobians at step {t} have shape {J.shape}, earlier steps {shape}"
+            )
+        Q, R = np.linalg.qr(J @ Q)
+        if t < discard:
+            continue
+        with np.errstate(divide="ignore"):
+            total = total + np.log(np.abs(np.diagonal(R, axis1=1, axis2=2)))
+        count += 1
+        running.append(total.mean(axis=0) / count)
+    if Q is None:
+        raise EmptyMatrixError("expected at least one Jacobian, got none")
+    if count == 0:
+        raise EmptyMatrixError(f"discard={discard} leaves no step of the {discard} given")
+    assert total is not None
+    per = total / count
+    # QR does not order the diagonal of R: sort each sequence's exponents, largest first.
+    per = -np.sort(-per, axis=1)
+    run = -np.sort(-np.asarray(running), axis=1)
+    B = per.shape[0]
+    finite = np.isfinite(per).all(axis=0)
+    with np.errstate(invalid="ignore"):
+        stderr = (
+            np.where(finite, per.std(axis=0, ddof=1) / np.sqrt(B), np.nan)
+            if B > 1
+            else np.full(per.shape[1], np.nan)
+        )
+    return LyapunovResult(
+        exponents=per.mean(axis=0),
+        stderr=stderr,
+        per_sequence=per,
+        running=run,
+        steps=count,
+        discard=int(discard),
+    )
