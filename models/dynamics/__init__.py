@@ -16,7 +16,7 @@ Examples
 
 from models.dynamics.chains import ChainProfile, chain_profile
 from models.dynamics.fixed_points import FixedPoints, fixed_points
-from models.dynamics.foreign import TorchStack, from_torch
+from models.dynamics.foreign import TorchStack, from_torch, load_torch
 from models.dynamics.gradient_flow import GradientFlow, gradient_flow
 from models.dynamics.trajectories import iter_jacobians, jacobians, states
 
@@ -31,5 +31,6 @@ __all__ = [
     "gradient_flow",
     "iter_jacobians",
     "jacobians",
+    "load_torch",
     "states",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -14,7 +16,7 @@ from models.base import RecurrentModel
 from models.build import build
 from models.errors import CheckpointError, InputShapeError, UnsupportedModelError
 
-__all__ = ["TorchStack", "from_torch"]
+__all__ = ["TorchStack", "from_torch", "load_torch"]
 
 _KEY = re.compile(r"^(?P<prefix>(?:.+\.)?)weight_hh_l(?P<layer>\d+)(?P<rev>_reverse)?$")
 _GATES = {1: "rnn", 3: "gru", 4: "lstm"}
@@ -284,3 +286,52 @@ def _layer(state: Mapping[str, torch.Tensor], p: str, k: int, nonlinearity: str)
             model.rnn.bias_ih_l0.copy_(b_ih)
             model.rnn.bias_hh_l0.copy_(b_hh)
     return model.eval()
+
+
+def load_torch(
+    path: str | os.PathLike[str], *, nonlinearity: str | None = None, prefix: str | None = None
+) -> TorchStack:
+    """Read a ``torch.save``-d (or safetensors) ``nn.RNN`` / ``LSTM`` / ``GRU`` state dict.
+
+    The file is read as :func:`models.load` reads it (tensors only, never unpickled beyond
+    them, sizes checked first), then passed to :func:`from_torch`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    nonlinearity : {"tanh", "relu"}, optional
+        Of an ``nn.RNN`` (not stored in a state dict; default tanh).
+    prefix : str, optional
+        Key prefix when the file holds several recurrent modules.
+
+    Returns
+    -------
+    TorchStack
+
+    Raises
+    ------
+    CheckpointError
+        If the file cannot be read or holds no torch recurrent layer.
+    UnsupportedModelError
+        For bidirectional layers, projections or missing biases.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "gru.pt")
+    >>> torch.save(torch.nn.GRU(2, 3, num_layers=2).state_dict(), path)
+    >>> load_torch(path).state_size
+    6
+    """
+    from models.formats import FormatError, _files
+
+    source = Path(path)
+    try:
+        contents = _files.read(source)
+    except (FormatError, OSError) as err:
+        raise CheckpointError(f"{source}: {err}") from None
+    try:
+        return from_torch(contents.state, nonlinearity=nonlinearity, prefix=prefix)
+    except CheckpointError as err:
+        raise CheckpointError(f"{source}: {err}") from None
