@@ -108,6 +108,7 @@ def dynamics_of_model(
     lyapunov: int = 10,
     fixed_points: bool = False,
     samples: int = 32,
+    starts: int = 256,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> DynamicsResult:
@@ -125,6 +126,8 @@ def dynamics_of_model(
         Search fixed points at zero input (starts sampled from the trajectories).
     samples : int, optional
         Number of input sequences.
+    starts : int, optional
+        Starting states of the fixed-point search.
     seed : int, optional
         Seed of every random choice.
     progress : callable, optional
@@ -167,7 +170,7 @@ def dynamics_of_model(
     objects["gradient_flow"] = flow
     if fixed_points:
         say("fixed points")
-        fps = dynamics.fixed_points(model, 0.0, starts=256, inputs=x, seed=seed)
+        fps = dynamics.fixed_points(model, 0.0, starts=starts, inputs=x, seed=seed)
         summary["fixed_points"] = fps.to_dict()
         objects["fixed_points"] = fps
         objects["states"] = dynamics.states(model, x[: min(20, x.shape[0])]).numpy()

@@ -48,6 +48,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "rnnscope.report.spectra",
     "rnnscope.report.robustness",
     "rnnscope.report.weights",
+    "rnnscope.report.dynamics",
     "rnnscope.report.sanity",
 )
 
@@ -351,7 +352,7 @@ def sections() -> tuple[Section, ...]:
     Examples
     --------
     >>> [section.key for section in sections()]
-    ['spectra', 'robustness', 'weights', 'sanity']
+    ['spectra', 'robustness', 'weights', 'dynamics', 'sanity']
     """
     found = [s for s in (*_builtin(), *_EXTRA) if s.key not in _REMOVED]
     return tuple(found)

@@ -33,6 +33,7 @@ def test_demo_writes_the_report_of_the_whole_zoo(demo_dir: tuple[Path, str]) -> 
         assert model["task"]["params"]["permuted"] is True
         assert model["training"]["steps"] == QUICK.steps
         assert model["robustness"]["samples"] == QUICK.report.samples
+        assert model["dynamics"]["lyapunov"]["exponents"], "the demo shows the dynamics"
         assert member.name in stdout
     by_name = {m["name"]: m for m in data["models"]}
     # The radius-constrained RNN keeps its spectral radius at or below one.

@@ -44,11 +44,34 @@ def test_same_inputs_give_byte_identical_reports(reports: list[Path]) -> None:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     figures = sorted(p.name for p in (first / "figures").iterdir())
     assert figures == sorted(p.name for p in (second / "figures").iterdir())
-    assert len(figures) == 2 * 6 + 3  # two attacked models with 6 figures, one matrix with 3
+    # two attacked models with 6 figures and 4 of dynamics, one matrix with 3
+    assert len(figures) == 2 * (6 + 4) + 3
     for name in figures:
         assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes()
     timings = json.loads((first / "timings.json").read_text())
     assert timings["timings_seconds"]["total"] > 0
+
+
+def test_dynamics_section_matches_the_library(reports: list[Path]) -> None:
+    import spectra
+    from models import dynamics
+
+    data = json.loads((reports[0] / "report.json").read_text())
+    rnn, lstm, chain = data["models"]
+    assert chain["dynamics"] is None  # a bare matrix has no one-step map
+    for entry, row in zip((rnn, lstm), data["summary"], strict=False):
+        section = entry["dynamics"]
+        assert set(section) >= {"lyapunov", "gradient_flow", "fixed_points", "chain_profile"}
+        model = models.load(entry["source"]).model
+        x = models.tasks.get("digits", permuted=True).test_set()[0][: section["inputs"]["samples"]]
+        k = section["lyapunov"]["k"]
+        ref = spectra.lyapunov((J.numpy() for J in dynamics.iter_jacobians(model, x)), k=k)
+        np.testing.assert_allclose(section["lyapunov"]["exponents"], ref.exponents, rtol=1e-10)
+        assert row["lyapunov_max"] == pytest.approx(ref.exponents[0], rel=1e-10)
+        assert section["fixed_points"]["points"], "at least one fixed or slow point"
+    html = (reports[0] / "index.html").read_text()
+    assert "<h3>Dynamics</h3>" in html and "Chain profile" in html
+    assert "### Dynamics" in (reports[0] / "report.md").read_text()
 
 
 def test_json_content_matches_the_checkpoints(reports: list[Path]) -> None:
