@@ -141,8 +141,6 @@ def dynamics_of_model(
         ``fixed_points`` (``None`` unless requested) and ``chain_profile`` (``profile``,
         ``control`` band, or ``skipped`` with the reason).
     """
-    import numpy as np
-
     import spectra
     from models import dynamics
 
@@ -185,8 +183,8 @@ def dynamics_of_model(
         summary["chain_profile"] = {
             "skipped": "stacked torch layers have no single recurrent matrix to shuffle"
         }
-    top = summary["lyapunov"]["exponents"][0] if summary["lyapunov"] else None
-    summary["top_exponent"] = top if top is None or np.isfinite(top) else None
+    # None when not computed, or -inf (a singular Jacobian at every step)
+    summary["top_exponent"] = summary["lyapunov"]["exponents"][0] if summary["lyapunov"] else None
     return DynamicsResult(summary=summary, objects=objects)
 
 

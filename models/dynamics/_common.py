@@ -42,6 +42,9 @@ def as_float64(model: Any) -> Any:
     """Return a float64 copy of ``model`` in eval mode (the original is left untouched)."""
     clone = copy.deepcopy(model)
     clone.double()
+    for module in clone.modules():  # an active override_recurrent matrix is not a buffer
+        if getattr(module, "_override", None) is not None:
+            module._override = module._override.double()
     clone.eval()
     for p in clone.parameters():
         p.requires_grad_(False)

@@ -160,10 +160,13 @@ def test_step_uses_the_override(kind):
     model = _model(kind, {})
     W = 0.5 * torch.eye(H, dtype=torch.float64)
     s, x = _state(model), _inputs()[:, 0]
-    with model.override_recurrent(W):
+    with model.override_recurrent(W.float()):
         J = model.step_jacobian(s, x)
         out = model.step(s, x)
         ref = _jacrev(model, s, x)[0]
+        # the float64 copy used by models.dynamics keeps the override
+        J_traj = dynamics.jacobians(model, x[:, None], state0=s)[:, 0]
+    assert _rel(J_traj, ref) < 1e-6
     assert _rel(J, ref) < 1e-10
     assert not torch.allclose(out, model.step(s, x))
 
