@@ -59,7 +59,7 @@ def load_dynamics_model(path: str | Path) -> tuple[Any, Any]:
     -------
     model : RecurrentModel or models.dynamics.TorchStack
     checkpoint : models.Checkpoint
-        As loaded by :func:`models.load` (its config holds the task of rnnscope checkpoints).
+        As loaded by :func:`models.load` (its ``task`` is that of an rnnscope checkpoint).
 
     Raises
     ------
@@ -225,7 +225,7 @@ def analyze_dynamics(
 
     model, checkpoint = load_dynamics_model(path)
     task_obj = None
-    saved = (checkpoint.config or {}).get("task") or {}
+    saved = checkpoint.task or {}
     if task is not None:
         task_obj = models.tasks.get(task)
     elif saved.get("name"):

@@ -55,7 +55,7 @@ class DynamicsSection(Section):
         from rnnscope.dynamics import dynamics_of_model
 
         model = context.checkpoint.model
-        if model is None or not (context.checkpoint.config or {}).get("task"):
+        if model is None or not context.checkpoint.task:
             return None
         start = time.perf_counter()
         result = dynamics_of_model(
