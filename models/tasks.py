@@ -12,7 +12,7 @@ copy      one-hot symbols, ``T + 20`` steps, 10 features          ``"all"``   CE
 adding    value in [0, 1] and marker, ``T`` steps, 2 features     ``"last"``  MSE / MSE
 digits    scikit-learn 8x8 digits, 64 steps of 1 pixel in [0, 1]  ``"last"``  CE / accuracy
 mnist1d   MNIST-1D, 40 steps of 1 value rescaled to [0, 1]        ``"last"``  CE / accuracy
-flipflop  pulses in {-1, 0, 1} on 3 channels, ``T`` steps        ``"all"``   MSE / MSE
+flipflop  pulses in {-1, 0, 1} on 3 channels, ``T`` steps         ``"all"``   MSE / MSE
 ========  ======================================================  ==========  ====================
 
 Use :func:`get` to build a task by name; ``get(task.name, **task.params)`` rebuilds an equal task.

@@ -127,7 +127,7 @@ def test_html_is_self_contained(reports: list[Path]) -> None:
 
     collector = Collector()
     collector.feed(html)
-    assert collector.svgs == 15
+    assert collector.svgs == 2 * (6 + 4) + 3  # as many inline figures as figure files
     # Only in-page references and inline data (matplotlib embeds heat maps as data: PNGs).
     assert [u for u in collector.urls if not u.startswith(("#", "data:image/png;base64,"))] == []
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
