@@ -337,14 +337,14 @@ def _pseudospectrum_command(
         convention = parse_choice(convention, name="--convention", choices=("row", "column"))
     _require_input(path)
     dest = check_output_file(out, suffixes=FIGURE_SUFFIXES, what="--out")
-    checkpoint = models.load(path, convention=convention, max_size=max_size)
     if matrix is None:
         from rnnscope.analysis import principal_name
 
+        checkpoint = models.load(path, convention=convention, max_size=max_size)
         name = principal_name(checkpoint)
         W = checkpoint.recurrent_matrix()
-    elif matrix in checkpoint.matrices:
-        W, name = checkpoint.matrices[matrix], matrix
+    elif matrix in (recognised := _recognised_matrices(path, convention, max_size)):
+        W, name = recognised[matrix], matrix
     else:
         checkpoint = models.load(path, convention=convention, matrix=[matrix], max_size=max_size)
         name = next(iter(checkpoint.matrices))
@@ -355,6 +355,23 @@ def _pseudospectrum_command(
     fig = pseudospectrum_figure(W, eps=eps_values, grid=grid, title=name)
     save_figure(fig, dest, salt=f"rnnscope-{name}")
     _warn(f"wrote {dest}")
+
+
+def _recognised_matrices(path: Path, convention: str | None, max_size: int) -> dict[str, Any]:
+    """Return the recurrent matrices recognised in ``path`` (none if its tensors are not).
+
+    ``--matrix`` then names a tensor key instead (files of arbitrary tensors).
+    """
+    import models
+    from models.errors import CheckpointError
+    from models.formats import FormatError
+
+    try:
+        return dict(models.load(path, convention=convention, max_size=max_size).matrices)
+    except CheckpointError as err:
+        if isinstance(err.__cause__, FormatError):
+            return {}  # the load by key reports its own error if the key does not fit either
+        raise
 
 
 # ---------------------------------------------------------------------------------------- attack

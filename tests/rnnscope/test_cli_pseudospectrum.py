@@ -41,3 +41,23 @@ def test_matrix_choice(tiny_runs: dict[str, Path], tmp_path: Path) -> None:
     bad = invoke(["pseudospectrum", lstm, "--matrix", "zz", "--out", tmp_path / "z.svg"])
     assert_bad_input(bad, "zz")
     assert not (tmp_path / "z.svg").exists()
+
+
+def test_matrix_names_a_key_of_a_file_of_unrecognised_tensors(tmp_path: Path) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "t.safetensors"
+    save_file({"$\\foo$": 0.5 * np.eye(3), "b": np.diag([1.0, 2.0, 3.0]), "v": np.ones(3)}, path)
+    outs = {key: tmp_path / f"{stem}.svg" for key, stem in (("$\\foo$", "foo"), ("b", "b"))}
+    for key, out in outs.items():
+        result = invoke(["pseudospectrum", path, "--matrix", key, "--grid", "20", "--out", out])
+        assert result.exit_code == 0, result.stderr
+        assert out.read_bytes().startswith(b"<?xml")
+    assert outs["b"].read_bytes() != outs["$\\foo$"].read_bytes()
+    bad = invoke(["pseudospectrum", path, "--matrix", "v", "--out", tmp_path / "v.svg"])
+    assert_bad_input(bad, "v")
+    assert not (tmp_path / "v.svg").exists()
+    # Without --matrix the file is still refused with the hint to name a key.
+    bad = invoke(["pseudospectrum", path, "--out", tmp_path / "n.svg"])
+    assert_bad_input(bad, "--matrix")
