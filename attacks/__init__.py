@@ -6,13 +6,17 @@ integer labels ``y`` and keyword-only options, and returns a frozen dataclass
 with a JSON-ready ``to_dict()`` that records library versions, settings, seed
 and sample count.
 
-* :func:`adversarial` -- robust accuracy versus epsilon (FGSM, PGD, BIM,
-  DeepFool, FMN, C&W through foolbox), worst case per sample.
-* :func:`minimal_perturbation` -- per-sample minimal adversarial norm.
-* :func:`noise` -- accuracy under random perturbations of the same sizes.
+* :func:`adversarial` -- robust accuracy versus epsilon, worst case per sample over
+  an ensemble: by default APGD-CE, APGD-DLR and Square (plus an adaptive attack through a
+  smooth surrogate for modReLU models) at a ``strength`` (:data:`STRENGTHS`); FGSM, PGD,
+  BIM, DeepFool, FMN and C&W through foolbox on request.
+* :func:`minimal_perturbation` -- per-sample minimal adversarial norm, minimum over
+  DeepFool, FMN, C&W, Linf FMN and an APGD bisection, capped by a curve's breaks.
+* :func:`noise` -- accuracy under random (uniform or sign) perturbations of the same sizes.
 * :func:`weight_noise` -- accuracy and spectrum with ``W + E``.
 * :func:`certified_radius` -- spectral-norm Lipschitz certificate.
 * :func:`sanity` -- checks for weak attacks, gradient masking, unsound bounds.
+* :func:`wilson` -- the 95 % interval attached to every accuracy.
 """
 
 from attacks.certify import CertifiedRadius, certified_radius
@@ -23,13 +27,26 @@ from attacks.errors import (
     UnknownAttackError,
     UnsupportedModelError,
 )
-from attacks.minimal import MinimalPerturbation, minimal_perturbation
-from attacks.random_noise import NoiseCurve, noise
-from attacks.robustness import ATTACKS, RobustnessCurve, adversarial
+from attacks.intervals import bootstrap, wilson
+from attacks.minimal import MINIMAL_ENSEMBLE, MinimalPerturbation, minimal_perturbation
+from attacks.random_noise import DISTRIBUTIONS, NoiseCurve, noise
+from attacks.robustness import (
+    ATTACKS,
+    DEFAULT_ATTACKS,
+    RobustnessCurve,
+    adversarial,
+    default_attacks,
+)
+from attacks.strength import STRENGTHS, Strength
+from attacks.surrogate import has_modrelu
 from attacks.weights import WeightNoiseResult, weight_noise
 
 __all__ = [
     "ATTACKS",
+    "DEFAULT_ATTACKS",
+    "DISTRIBUTIONS",
+    "MINIMAL_ENSEMBLE",
+    "STRENGTHS",
     "AttackInputError",
     "AttacksError",
     "CertifiedRadius",
@@ -38,13 +55,18 @@ __all__ = [
     "NoiseCurve",
     "RobustnessCurve",
     "SanityReport",
+    "Strength",
     "UnknownAttackError",
     "UnsupportedModelError",
     "WeightNoiseResult",
     "adversarial",
+    "bootstrap",
     "certified_radius",
+    "default_attacks",
+    "has_modrelu",
     "minimal_perturbation",
     "noise",
     "sanity",
     "weight_noise",
+    "wilson",
 ]

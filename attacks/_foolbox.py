@@ -9,7 +9,13 @@ adapter fixes foolbox's sharp edges:
   ``.grad``, parametrization cache, cuDNN off on GPU, forked and seeded RNG);
 * step sizes are absolute and explicit (``2.5 * eps / steps`` by default), since
   foolbox's defaults are too weak for recurrent models;
-* inputs are validated before foolbox sees them (foolbox only has bare asserts).
+* inputs are validated before foolbox sees them (foolbox only has bare asserts);
+* fixed-size attacks decide success on **every** iterate, not only on the last one: the model
+  foolbox sees records each queried input that is misclassified, inside the ball and the box;
+* foolbox 3.3.4's ``L2FMNAttack`` never constrains the norm (its projection computes
+  ``min(1, norms / norms)``, which is always 1, so it returns the first step clipped to the
+  box); ``"fmn"`` with ``norm="l2"`` runs a subclass with the correct projection
+  ``x0 + delta * min(1, eps / ||delta||)``.
 
 The import of foolbox triggers a ``DeprecationWarning`` about the
 ``scipy.ndimage.filters`` namespace (foolbox's blur attack); that one warning
@@ -24,6 +30,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from attacks._apgd import Best
 from attacks._model import attack_mode, model_device_dtype, reseed
 
 with warnings.catch_warnings():
@@ -35,6 +42,7 @@ with warnings.catch_warnings():
     import eagerpy
     import foolbox
     import foolbox.attacks as fa
+    from foolbox.devutils import atleast_kd, flatten
 
 __all__ = ["Session", "session", "versions"]
 
@@ -53,6 +61,44 @@ def versions() -> dict[str, str]:
     ['eagerpy', 'foolbox']
     """
     return {"foolbox": str(foolbox.__version__), "eagerpy": str(eagerpy.__version__)}
+
+
+class _L2FMN(fa.L2FMNAttack):
+    """foolbox's L2 FMN with the projection onto the L2 ball of radius ``epsilon`` fixed."""
+
+    def project(self, x: eagerpy.Tensor, x0: eagerpy.Tensor, epsilon: eagerpy.Tensor):
+        delta = x - x0
+        norms = eagerpy.maximum(flatten(delta).norms.l2(axis=-1), 1e-12)
+        factor = atleast_kd(eagerpy.minimum(1, epsilon / norms), x.ndim)
+        return x0 + delta * factor
+
+
+class _Watch(torch.nn.Module):
+    """Pass-through model that keeps the smallest misclassified query inside the ball."""
+
+    def __init__(self, inner: torch.nn.Module, bounds: tuple[float, float]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.bounds = bounds
+        self.best: Best | None = None
+        self.y: torch.Tensor | None = None
+        self.eps = 0.0
+        self.training = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        best = self.best
+        if best is not None and self.y is not None and x.shape == best.x.shape:
+            with torch.no_grad():
+                lo, hi = self.bounds
+                slack = 1e-6 * (hi - lo)
+                flat = x.detach().flatten(1)
+                inside = ((flat >= lo - slack) & (flat <= hi + slack)).all(dim=1)
+                size = best.sizes(x)
+                small = size <= self.eps * (1 + 1e-5) + 1e-7
+                fooled = (out.detach().argmax(dim=1) != self.y) & inside & small
+                best.offer(x, fooled, torch.arange(x.shape[0], device=x.device))
+        return out
 
 
 def _step(eps: float, steps: int, step_size: float | None) -> float:
@@ -89,7 +135,7 @@ def _minimal_attack(
         cls = fa.LinfDeepFoolAttack if linf else fa.L2DeepFoolAttack
         return cls(steps=steps, candidates=10, overshoot=0.02, loss="logits")
     if name == "fmn":
-        cls = fa.LInfFMNAttack if linf else fa.L2FMNAttack
+        cls = fa.LInfFMNAttack if linf else _L2FMN
         return cls(steps=steps)
     if name == "cw":
         return fa.L2CarliniWagnerAttack(
@@ -122,7 +168,8 @@ class Session:
         self.wrapped = wrapped
         self.device = device
         self.bounds = bounds
-        self._fmodel = foolbox.PyTorchModel(wrapped, bounds=bounds, device=device)
+        self._watch = _Watch(wrapped, bounds)
+        self._fmodel = foolbox.PyTorchModel(self._watch, bounds=bounds, device=device)
 
     def bounded(
         self,
@@ -163,8 +210,9 @@ class Session:
         Returns
         -------
         (K, B) torch.Tensor of bool
-            ``True`` where the clipped adversarial input is misclassified
-            (this includes inputs misclassified already).
+            ``True`` where the clipped adversarial input, or any input the attack queried
+            inside the ball and the box, is misclassified (this includes inputs
+            misclassified already).
 
         Examples
         --------
@@ -182,8 +230,12 @@ class Session:
             attack = _bounded_attack(
                 name, norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start
             )
-            _, _, success = attack(self._fmodel, x, y, epsilons=float(eps))
-            rows.append(success)
+            self._watch.best, self._watch.y, self._watch.eps = Best(x, norm), y, float(eps)
+            try:
+                _, _, success = attack(self._fmodel, x, y, epsilons=float(eps))
+                rows.append(success.to(torch.bool) | self._watch.best.found)
+            finally:
+                self._watch.best = self._watch.y = None
         return torch.stack(rows).to(torch.bool)
 
     def clipped(

@@ -65,8 +65,8 @@ def _finite_or_none(value: Any) -> float | None:
 def _plain(value: Any, scalar: Callable[[Any], Any]) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item, scalar) for key, item in value.items()}
-    if isinstance(value, tuple):
-        return [scalar(item) for item in value]
+    if isinstance(value, tuple | list):
+        return [_plain(item, scalar) for item in value]
     if isinstance(value, np.ndarray):
         if np.iscomplexobj(value):
             value = np.stack([value.real, value.imag], axis=-1).astype(np.float64)

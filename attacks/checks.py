@@ -14,7 +14,16 @@ check                         passes when
 ``monotone``                  every adversarial robust-accuracy curve is non-increasing
 ``adversarial_le_noise``      adversarial robust accuracy <= worst-of-draws noise accuracy
 ``certified_le_minimal``      certified radius <= minimal adversarial norm, every sample
+                              (skipped when the certificate does not apply)
+``black_box_le_white_box``    Square does not beat the gradient attacks (masking)
+``adaptive_le_plain``         the adaptive (surrogate) attack is at least as strong as the
+                              plain gradient attacks (skipped without modReLU units)
+``minimal_matches_curve``     accuracy implied by the minimal norms lies in the curve's
+                              95 % Wilson interval at every size
 ============================  ===========================================================
+
+``adversarial_le_noise`` compares with every noise curve given or computed: uniform noise and
+sign noise (random corners of the Linf box), the stronger random baseline.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from attacks._consistency import adaptive_le_plain, black_box_le_white_box, minimal_matches_curve
 from attacks._model import (
     attack_mode,
     check_bounds,
@@ -214,12 +224,16 @@ def _monotone(curves: dict[str, tuple[tuple[float, ...], tuple[float, ...]]], to
     return Check("monotone", not problems, detail)
 
 
-def _adv_le_noise(curve: RobustnessCurve | None, other: NoiseCurve | None, tol: float) -> Check:
-    if curve is None or other is None:
+def _adv_le_noise(curve: RobustnessCurve | None, others: list[NoiseCurve], tol: float) -> Check:
+    if curve is None or not others:
         return Check("adversarial_le_noise", None, "needs a robustness curve and a noise curve")
-    if curve.norm != other.norm:
-        return Check("adversarial_le_noise", None, f"norms differ: {curve.norm} vs {other.norm}")
-    noise_at = dict(zip(other.epsilons, other.robust_accuracy, strict=True))
+    if any(curve.norm != other.norm for other in others):
+        norms = ", ".join(other.norm for other in others)
+        return Check("adversarial_le_noise", None, f"norms differ: {curve.norm} vs {norms}")
+    noise_at: dict[float, float] = {}
+    for other in others:
+        for e, a in zip(other.epsilons, other.robust_accuracy, strict=True):
+            noise_at[e] = min(a, noise_at.get(e, a))
     pairs = [
         (e, a, noise_at[e])
         for e, a in zip(curve.epsilons, curve.robust_accuracy, strict=True)
@@ -229,6 +243,8 @@ def _adv_le_noise(curve: RobustnessCurve | None, other: NoiseCurve | None, tol: 
         return Check("adversarial_le_noise", None, "the curves share no epsilon")
     bad = [e for e, a, n in pairs if a > n + tol]
     detail = ", ".join(f"eps {e:.4g}: adversarial {a:.4g} vs noise {n:.4g}" for e, a, n in pairs)
+    kinds = ", ".join(getattr(other, "distribution", "uniform") for other in others)
+    detail += f" (worst of {kinds} noise)"
     if bad:
         detail = f"noise beats the attacks at eps {_fmt(bad)}; " + detail
     return Check("adversarial_le_noise", not bad, detail)
@@ -241,6 +257,8 @@ def _certified_le_minimal(
         return Check(
             "certified_le_minimal", None, "needs a certified radius and minimal perturbations"
         )
+    if not certified.certified:
+        return Check("certified_le_minimal", None, f"no certificate applies: {certified.reason}")
     if certified.norm != minimal.norm or len(certified.radius) != len(minimal.norms):
         return Check(
             "certified_le_minimal",
@@ -270,6 +288,7 @@ def sanity(
     epsilons: Any = None,
     curve: RobustnessCurve | None = None,
     noise_curve: NoiseCurve | None = None,
+    noise_curves: Any = (),
     minimal: MinimalPerturbation | None = None,
     certified: CertifiedRadius | None = None,
     steps: int = 50,
@@ -281,8 +300,8 @@ def sanity(
 
     The model-level checks (``gradients``, ``deterministic``, ``logits``,
     ``large_eps``) always run. With ``epsilons`` and no ``curve`` (or
-    ``noise_curve``), an FGSM + PGD curve (or a 20-draw noise curve) is computed
-    first; curves and results passed in are checked as they are.
+    ``noise_curve``), an FGSM + PGD curve (or 20-draw uniform and sign noise curves) is
+    computed first; curves and results passed in are checked as they are.
 
     Parameters
     ----------
@@ -300,6 +319,8 @@ def sanity(
         Result of :func:`attacks.adversarial`.
     noise_curve : NoiseCurve, optional
         Result of :func:`attacks.noise`.
+    noise_curves : sequence of NoiseCurve, optional
+        More noise curves (e.g. sign noise) checked the same way.
     minimal : MinimalPerturbation, optional
         Result of :func:`attacks.minimal_perturbation`.
     certified : CertifiedRadius, optional
@@ -393,10 +414,23 @@ def sanity(
             bounds=bounds,
             seed=seed,
         )
+    others = [c for c in (noise_curve, *noise_curves) if c is not None]
+    if any(c.norm != norm for c in others):
+        raise AttackInputError(f"noise curves must have norm {norm!r}")
     if epsilons is not None and noise_curve is None:
-        noise_curve = noise(
-            model, batch.x, batch.y, norm=norm, epsilons=epsilons, bounds=bounds, seed=seed
-        )
+        others = [
+            noise(
+                model,
+                batch.x,
+                batch.y,
+                norm=norm,
+                epsilons=epsilons,
+                bounds=bounds,
+                seed=seed,
+                distribution=kind,
+            )
+            for kind in ("uniform", "sign")
+        ] + others
 
     curves: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
     if curve is not None:
@@ -406,7 +440,10 @@ def sanity(
     checks += [
         _pgd_le_fgsm(curve, tol),
         _monotone(curves, tol),
-        _adv_le_noise(curve, noise_curve, tol),
+        _adv_le_noise(curve, others, tol),
         _certified_le_minimal(certified, minimal),
+        Check("black_box_le_white_box", *black_box_le_white_box(curve, tol)),
+        Check("adaptive_le_plain", *adaptive_le_plain(curve, tol)),
+        Check("minimal_matches_curve", *minimal_matches_curve(curve, minimal)),
     ]
     return SanityReport(tuple(checks))

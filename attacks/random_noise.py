@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,16 +25,25 @@ from attacks._validation import (
     check_seed,
 )
 from attacks.curves import eps50, normalized_auc, provenance
+from attacks.errors import UnknownAttackError
+from attacks.intervals import wilson
 
-__all__ = ["NoiseCurve", "noise", "unit_noise"]
+DISTRIBUTIONS: tuple[str, ...] = ("uniform", "sign")
+"""Noise distributions of :func:`noise`: uniform in the ball, or random corners of the Linf box."""
+
+__all__ = ["DISTRIBUTIONS", "NoiseCurve", "noise", "unit_noise"]
 
 
-def unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator) -> torch.Tensor:
+def unit_noise(
+    shape: tuple[int, ...], norm: str, generator: torch.Generator, *, distribution: str = "uniform"
+) -> torch.Tensor:
     """Random directions of unit size, one per sequence.
 
     For ``"linf"`` every entry is uniform in ``[-1, 1]`` (uniform in the unit
     box); for ``"l2"`` each sequence is uniform on the unit sphere of
-    ``R^(T*F)`` (a normalised Gaussian).
+    ``R^(T*F)`` (a normalised Gaussian). With ``distribution="sign"`` every entry is
+    ``+-1`` (a random corner of the Linf box; scaled to unit L2 norm for ``"l2"``), a much
+    stronger random baseline than uniform noise.
 
     Parameters
     ----------
@@ -43,6 +53,8 @@ def unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator) ->
         Ball shape.
     generator : torch.Generator
         CPU generator.
+    distribution : {"uniform", "sign"}, default "uniform"
+        Random directions.
 
     Returns
     -------
@@ -56,6 +68,11 @@ def unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator) ->
     >>> torch.allclose(u.flatten(1).norm(dim=1), torch.ones(2, dtype=torch.float64))
     True
     """
+    if distribution == "sign":
+        signs = torch.randint(0, 2, shape, generator=generator).to(torch.float64) * 2 - 1
+        if norm == "linf":
+            return signs
+        return signs / math.sqrt(math.prod(shape[1:]))
     if norm == "linf":
         return torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1
     gauss = torch.randn(shape, generator=generator, dtype=torch.float64)
@@ -92,6 +109,10 @@ class NoiseCurve:
         Number of samples.
     provenance : dict
         Library versions, settings, seed, data hash.
+    distribution : str
+        ``"uniform"`` or ``"sign"``.
+    intervals : dict or None
+        95 % Wilson intervals of ``clean`` and ``robust`` (one per size).
     """
 
     norm: str
@@ -105,6 +126,8 @@ class NoiseCurve:
     eps50: float | None
     n_samples: int
     provenance: dict[str, Any] = field(repr=False)
+    distribution: str = "uniform"
+    intervals: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary.
@@ -133,6 +156,7 @@ def noise(
     draws: int = 20,
     bounds: tuple[float, float] = (0.0, 1.0),
     seed: int = 0,
+    distribution: str = "uniform",
 ) -> NoiseCurve:
     """Accuracy under random perturbations: the control for adversarial curves.
 
@@ -159,6 +183,8 @@ def noise(
         Input domain; perturbed inputs are clipped to it.
     seed : int, default 0
         Seed of the draws.
+    distribution : {"uniform", "sign"}, default "uniform"
+        Directions of :func:`unit_noise`; ``"sign"`` draws corners of the Linf box.
 
     Returns
     -------
@@ -189,6 +215,10 @@ def noise(
     draws = check_positive_int(draws, "draws")
     bounds = check_bounds(bounds)
     seed = check_seed(seed)
+    if distribution not in DISTRIBUTIONS:
+        raise UnknownAttackError(
+            f"unknown noise distribution {distribution!r}; available: {', '.join(DISTRIBUTIONS)}"
+        )
     batch = prepare(model, x, y)
     check_in_bounds(batch.x, bounds)
     generator = torch.Generator().manual_seed(seed)
@@ -199,7 +229,7 @@ def noise(
         robust = correct.unsqueeze(0).expand(len(eps), -1).clone()
         accuracy = torch.zeros(len(eps), draws, dtype=torch.float64)
         for d in range(draws):
-            unit = unit_noise(tuple(batch.x.shape), norm, generator)
+            unit = unit_noise(tuple(batch.x.shape), norm, generator, distribution=distribution)
             unit = unit.to(device=batch.x.device, dtype=batch.x.dtype)
             for k, e in enumerate(eps):
                 noisy = (batch.x + e * unit).clamp(lo, hi)
@@ -211,6 +241,9 @@ def noise(
     robust_accuracy = tuple(float(v) for v in robust.double().mean(dim=1).cpu())
     std = accuracy.std(dim=1, correction=0)
     settings = {"norm": norm, "epsilons": list(eps), "draws": draws, "bounds": list(bounds)}
+    if distribution != "uniform":
+        settings["distribution"] = distribution
+    n = batch.n
     return NoiseCurve(
         norm=norm,
         epsilons=eps,
@@ -223,4 +256,10 @@ def noise(
         eps50=eps50(eps, robust_accuracy, clean_accuracy),
         n_samples=batch.n,
         provenance=provenance("noise", model, batch.x, batch.y, settings=settings, seed=seed),
+        distribution=distribution,
+        intervals={
+            "level": 0.95,
+            "clean": list(wilson(clean_accuracy * n, n)),
+            "robust": [list(wilson(a * n, n)) for a in robust_accuracy],
+        },
     )

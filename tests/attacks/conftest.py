@@ -219,11 +219,15 @@ def raw_pgd(
     alpha: float | torch.Tensor,
     norm: str = "linf",
     start: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Plain torch PGD (Madry et al.): signed / normalised ascent on the summed CE loss.
+    track: bool = False,
+    loss: str = "ce",
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Plain torch PGD (Madry et al.): signed / normalised ascent on the summed loss.
 
     ``eps`` and ``alpha`` may be per-sample tensors of shape (B,); ``start`` is an
-    optional random start (already inside the ball and the box).
+    optional random start (already inside the ball and the box). ``loss`` is ``"ce"`` or
+    ``"margin"`` (``max_{j != y} z_j - z_y``). With ``track=True`` it also returns which
+    samples were misclassified at some iterate (start included).
     """
     shape = (-1, 1, 1)
     eps_t = torch.as_tensor(eps, dtype=x.dtype).reshape(shape) if torch.is_tensor(eps) else eps
@@ -232,12 +236,19 @@ def raw_pgd(
     )
     x0 = x.detach()
     adv = x0.clone() if start is None else start.detach().clone()
+    ever = torch.zeros(x.shape[0], dtype=torch.bool)
     for _ in range(steps):
         probe = adv.clone().requires_grad_(True)
         out = model(probe)
         out = out[:, -1] if out.dim() == 3 else out
-        loss = nn.functional.cross_entropy(out, y, reduction="sum")
-        (grad,) = torch.autograd.grad(loss, probe)
+        ever |= out.detach().argmax(dim=-1) != y
+        if loss == "ce":
+            value = nn.functional.cross_entropy(out, y, reduction="sum")
+        else:
+            true = out.gather(1, y[:, None])[:, 0]
+            other = out.scatter(1, y[:, None], -torch.inf).amax(dim=1)
+            value = (other - true).sum()
+        (grad,) = torch.autograd.grad(value, probe)
         if norm == "linf":
             adv = adv + alpha_t * grad.sign()
             delta = adv - x0
@@ -253,6 +264,9 @@ def raw_pgd(
             dsize = delta.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(shape)
             adv = x0 + delta * torch.clamp(eps_t / dsize, max=1.0)
         adv = adv.clamp(0, 1)
+    if track:
+        ever |= ~accuracy_on(model, adv, y)
+        return adv.detach(), ever
     return adv.detach()
 
 
