@@ -22,6 +22,14 @@ For Linf, :math:`\|\delta\|_2 \le \sqrt{T F}\, \|\delta\|_\infty`, so the Linf
 radius is :math:`r / \sqrt{T F}`. tanh, ReLU and ELU (:math:`\alpha = 1`) are
 1-Lipschitz; modReLU :math:`\mathrm{sign}(z)\,\mathrm{relu}(|z| + b)` is
 1-Lipschitz only when every :math:`b \le 0` (for :math:`b > 0` it jumps at 0).
+
+For :math:`\sigma_{max}(W) > 1` this product of norms grows like :math:`\sigma_{max}^T` and
+the radius becomes meaningless, so two tighter sound bounds run on the cell rebuilt from its
+parts (:mod:`attacks._cell`): interval bound propagation through the unrolled network and a
+per-step Jacobian bound with the activation slopes over the propagated pre-activation range.
+Each sample gets the largest of the sound radii (``bound`` says which one gave it). A radius
+below the input dtype's resolution, or below ``1e-3`` of the sample's minimal adversarial norm
+(when given), is flagged ``vacuous``: it certifies nothing a perturbation could express.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from attacks._cell import rebuild, tight_radii
 from attacks._model import (
     attack_mode,
     check_labels_match,
@@ -123,6 +132,16 @@ class CertifiedRadius:
         Number of samples.
     provenance : dict
         Library versions, settings, data hash.
+    per_bound : dict of str to tuple of float
+        Sound radius of each bound (``"lipschitz"``, ``"ibp"``, ``"jacobian"``) per sample.
+    bound : (B,) tuple of str or None
+        Which bound gave each sample's radius (``None`` for misclassified samples).
+    vacuous : (B,) tuple of bool
+        Radius below ``resolution`` or below ``1e-3`` of the sample's minimal norm.
+    resolution : float
+        Smallest perturbation the input dtype can express near the bounds.
+    notes : dict of str to str
+        Why a bound does not apply.
     """
 
     norm: str
@@ -138,6 +157,29 @@ class CertifiedRadius:
     median: float | None
     n_samples: int
     provenance: dict[str, Any] = field(repr=False)
+    per_bound: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    bound: tuple[str | None, ...] | None = None
+    vacuous: tuple[bool, ...] | None = None
+    resolution: float | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``"certified"``, ``"vacuous"`` (every correct sample's radius is) or ``"skipped"``.
+
+        Examples
+        --------
+        >>> c = CertifiedRadius("l2", (0.0,), (True,), False, "why", float("inf"), 1.0,
+        ...                     1.0, "modrelu", 1.0, 0.0, 1, {})
+        >>> c.status
+        'skipped'
+        """
+        if not self.certified:
+            return "skipped"
+        flags = [v for v, ok in zip(self.vacuous or (), self.correct, strict=False) if ok]
+        if flags and all(flags):
+            return "vacuous"
+        return "certified"
 
     def certified_accuracy(self, epsilons: Sequence[float]) -> tuple[float, ...]:
         """Fraction of samples certified at each size (correct and radius > eps).
@@ -183,11 +225,13 @@ class CertifiedRadius:
         >>> c.to_dict()["lipschitz"] is None
         True
         """
-        return to_json(
+        out = to_json(
             self,
             "certified_radius",
-            nullable=("radius", "lipschitz", "sigma_max", "norm_u", "median"),
+            nullable=("radius", "lipschitz", "sigma_max", "norm_u", "median", "per_bound"),
         )
+        out["status"] = self.status
+        return out
 
 
 def _parts(model: torch.nn.Module) -> dict[str, Any]:
@@ -220,7 +264,16 @@ def _matrix(parts: dict[str, Any], key: str) -> np.ndarray:
     return array
 
 
-def certified_radius(model: torch.nn.Module, x: Any, y: Any, *, norm: str) -> CertifiedRadius:
+def certified_radius(
+    model: torch.nn.Module,
+    x: Any,
+    y: Any,
+    *,
+    norm: str,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    minimal: Any = None,
+    tight: bool = True,
+) -> CertifiedRadius:
     """Certified radius of each sample from spectral norms of ``U``, ``W`` and ``V``.
 
     The bound (module docstring) needs ``model.lipschitz_parts()`` returning
@@ -239,11 +292,19 @@ def certified_radius(model: torch.nn.Module, x: Any, y: Any, *, norm: str) -> Ce
         Class labels.
     norm : {"linf", "l2"}
         Norm of the certified ball over the flattened ``T * F`` entries.
+    bounds : tuple of float, default (0.0, 1.0)
+        Input domain (the interval bounds clip Linf boxes to it).
+    minimal : MinimalPerturbation, optional
+        Minimal adversarial norms of the same samples: the upper end of the bisection and
+        the reference of the ``vacuous`` flag.
+    tight : bool, default True
+        Also run interval bound propagation and the per-step Jacobian bound.
 
     Returns
     -------
     CertifiedRadius
-        Radii (0 for misclassified samples) and the pieces of the bound.
+        Radii (0 for misclassified samples), the bound behind each, and the pieces of the
+        spectral bound.
 
     Raises
     ------
@@ -324,6 +385,7 @@ def certified_radius(model: torch.nn.Module, x: Any, y: Any, *, norm: str) -> Ce
         raise UnsupportedModelError(
             f"lipschitz_parts()['V'] has {V.shape[0]} rows but the model returns {n_classes} logits"
         )
+    spectral_reason = reason
     z = logits.detach().to("cpu", torch.float64).numpy()
     labels = batch.y.cpu().numpy()
     rows = np.arange(batch.n)
@@ -339,6 +401,40 @@ def certified_radius(model: torch.nn.Module, x: Any, y: Any, *, norm: str) -> Ce
         radius = np.zeros(batch.n)
     if norm == "linf":
         radius = radius / math.sqrt(steps * features)
+    per_bound = {"lipschitz": radius.copy()}
+    notes: dict[str, str] = {}
+    if spectral_reason:
+        notes["lipschitz"] = spectral_reason
+    if tight:
+        per_bound.update(
+            _tight(
+                model,
+                batch,
+                correct,
+                radius,
+                norm=norm,
+                bounds=bounds,
+                minimal=minimal,
+                notes=notes,
+            )
+        )
+    names = list(per_bound)
+    stacked = np.stack([per_bound[n] for n in names])  # (M, B)
+    radius = np.where(correct, stacked.max(axis=0), 0.0)
+    winner = [
+        names[int(i)] if ok else None for i, ok in zip(stacked.argmax(axis=0), correct, strict=True)
+    ]
+    applies = [n for n in names if n != "lipschitz" or not spectral_reason]
+    if applies and reason:
+        reason = None
+    if not applies:
+        radius = np.zeros(batch.n)
+    dtype = batch.x.dtype if batch.x.is_floating_point() else torch.float32
+    resolution = float(torch.finfo(dtype).eps) * max(abs(bounds[0]), abs(bounds[1]), 1e-30)
+    vacuous = correct & (radius < resolution)
+    if minimal is not None and len(getattr(minimal, "norms", ())) == batch.n:
+        ref = np.asarray(minimal.norms, dtype=np.float64)
+        vacuous |= correct & np.isfinite(ref) & (radius < 1e-3 * ref)
     on_correct = radius[correct]
     kind = getattr(model, "kind", None)
     settings = {"norm": norm, "nonlinearity": nonlinearity, "steps": steps}
@@ -348,7 +444,7 @@ def certified_radius(model: torch.nn.Module, x: Any, y: Any, *, norm: str) -> Ce
         norm=norm,
         radius=tuple(float(v) for v in radius),
         correct=tuple(bool(v) for v in correct),
-        certified=reason is None,
+        certified=reason is None and bool(applies),
         reason=reason,
         lipschitz=lipschitz,
         sigma_max=sigma_max,
@@ -360,4 +456,44 @@ def certified_radius(model: torch.nn.Module, x: Any, y: Any, *, norm: str) -> Ce
         provenance=provenance(
             "certified_radius", model, batch.x, batch.y, settings=settings, seed=None
         ),
+        per_bound={k: tuple(float(v) for v in r) for k, r in per_bound.items()},
+        bound=tuple(winner),
+        vacuous=tuple(bool(v) for v in vacuous),
+        resolution=resolution,
+        notes=notes,
     )
+
+
+def _tight(
+    model: torch.nn.Module,
+    batch: Any,
+    correct: np.ndarray,
+    spectral: np.ndarray,
+    *,
+    norm: str,
+    bounds: tuple[float, float],
+    minimal: Any,
+    notes: dict[str, str],
+) -> dict[str, np.ndarray]:
+    with attack_mode(model) as wrapped:
+        cell, note = rebuild(model, wrapped, batch.x)
+    if cell is None:
+        notes["ibp"] = notes["jacobian"] = note
+        return {}
+    lo_b, hi_b = bounds
+    cover = (hi_b - lo_b) * (1.0 if norm == "linf" else math.sqrt(batch.dim))
+    upper = np.full(batch.n, cover)
+    if minimal is not None and len(getattr(minimal, "norms", ())) == batch.n:
+        ref = np.asarray(minimal.norms, dtype=np.float64)
+        upper = np.where(np.isfinite(ref) & (ref > 0), np.minimum(ref, cover), upper)
+    radii = tight_radii(
+        cell,
+        batch.x,
+        batch.y,
+        torch.as_tensor(correct),
+        norm=norm,
+        bounds=bounds,
+        lower=torch.zeros(batch.n, dtype=torch.float64),
+        upper=torch.as_tensor(upper, dtype=torch.float64),
+    )
+    return {name: r.numpy() for name, r in radii.items()}
