@@ -16,6 +16,8 @@ and sample count.
 * :func:`weight_noise` -- accuracy and spectrum with ``W + E``.
 * :func:`certified_radius` -- spectral-norm Lipschitz certificate.
 * :func:`sanity` -- checks for weak attacks, gradient masking, unsound bounds.
+* :func:`time_windows`, :func:`transfer` -- where in time a sequence is fragile, and how
+  adversarials carry over between models.
 * :func:`wilson` -- the 95 % interval attached to every accuracy.
 """
 
@@ -39,6 +41,7 @@ from attacks.robustness import (
 )
 from attacks.strength import STRENGTHS, Strength
 from attacks.surrogate import has_modrelu
+from attacks.temporal import TimeWindows, TransferMatrix, time_windows, transfer
 from attacks.weights import WeightNoiseResult, weight_noise
 
 __all__ = [
@@ -56,6 +59,8 @@ __all__ = [
     "RobustnessCurve",
     "SanityReport",
     "Strength",
+    "TimeWindows",
+    "TransferMatrix",
     "UnknownAttackError",
     "UnsupportedModelError",
     "WeightNoiseResult",
@@ -67,6 +72,8 @@ __all__ = [
     "minimal_perturbation",
     "noise",
     "sanity",
+    "time_windows",
+    "transfer",
     "weight_noise",
     "wilson",
 ]

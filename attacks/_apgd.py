@@ -194,8 +194,14 @@ def _run_once(
     gen: torch.Generator,
     random_start: bool,
     tau: Callable[[int], float] | None,
+    mask: torch.Tensor | None = None,
 ) -> None:
     source = grad_model if grad_model is not None else model
+
+    def project(candidate: torch.Tensor) -> torch.Tensor:
+        out = _project(candidate, x, eps, norm, bounds)
+        return out if mask is None else x + (out - x) * mask
+
     separate = grad_model is not None
 
     def fooled_by(candidate: torch.Tensor, logits: torch.Tensor | None) -> torch.Tensor:
@@ -204,7 +210,7 @@ def _run_once(
                 logits = model(candidate)
         return logits.argmax(dim=1) != y
 
-    x_adv = _start(x, eps, norm, bounds, gen) if random_start else x.clone()
+    x_adv = project(_start(x, eps, norm, bounds, gen)) if random_start else x.clone()
     values, grad, logits = _loss_grad(source, x_adv, y, loss, 0, tau)
     best.offer(x_adv, fooled_by(x_adv, logits), rows)
     step_size = (2.0 * eps).to(x.dtype).view(-1, 1, 1)
@@ -218,10 +224,11 @@ def _run_once(
     loss_at_check = loss_best.clone()
     for i in range(steps):
         momentum = 0.75 if i > 0 else 1.0
-        z = _project(x_adv + step_size * _direction(grad, norm), x, eps, norm, bounds)
+        direction = _direction(grad if mask is None else grad * mask, norm)
+        z = project(x_adv + step_size * direction)
         moved = x_adv + momentum * (z - x_adv) + (1 - momentum) * (x_adv - x_old)
         x_old = x_adv
-        x_adv = _project(moved, x, eps, norm, bounds)
+        x_adv = project(moved)
         values, grad, logits = _loss_grad(source, x_adv, y, loss, i + 1, tau)
         best.offer(x_adv, fooled_by(x_adv, logits), rows)
         history[i + 1] = values
@@ -258,6 +265,7 @@ def apgd(
     tau: Callable[[int], float] | None = None,
     best: Best | None = None,
     random_start: bool = True,
+    mask: torch.Tensor | None = None,
 ) -> Best:
     """Run APGD with ``restarts`` random starts on the samples not yet broken.
 
@@ -292,6 +300,8 @@ def apgd(
         Running record to update; a new one is made by default.
     random_start : bool, default True
         Start at a random point of the ball (else at the clean input).
+    mask : torch.Tensor, optional
+        0/1 tensor broadcastable to ``(B, T, F)``: entries that may be perturbed.
 
     Returns
     -------
@@ -330,5 +340,6 @@ def apgd(
             gen=gen,
             random_start=random_start,
             tau=tau,
+            mask=None if mask is None else (mask if mask.shape[0] == 1 else mask[rows]),
         )
     return best

@@ -49,7 +49,7 @@ def known_attacks() -> tuple[str, ...]:
     """
     import attacks
 
-    return tuple(attacks.ATTACKS)
+    return (*attacks.ATTACKS, "default")
 
 
 _ATTACK = AttackSettings()
@@ -66,6 +66,9 @@ def attack_checkpoint(
     steps: int = _ATTACK.steps,
     seed: int = _ATTACK.seed,
     max_size: int | None = DEFAULT_MAX_SIZE,
+    strength: str = _ATTACK.strength,
+    windows: int | None = None,
+    transfer: Sequence[str | os.PathLike[str]] = (),
 ) -> AttackRun:
     """Robust accuracy of a checkpoint under input attacks (``rnnscope attack``).
 
@@ -132,7 +135,25 @@ def attack_checkpoint(
         steps=steps,
         bounds=tuple(task_obj.bounds),
         seed=seed,
+        strength=strength,
     )
+    first = float(max(eps))
+    window_result = None
+    if windows is not None:
+        window_result = attacks_lib.time_windows(
+            model, x, y, norm=norm, eps=first, windows=windows, strength=strength,
+            bounds=tuple(task_obj.bounds), seed=seed,
+        )  # fmt: skip
+    transfer_result = None
+    if transfer:
+        nets = {str(checkpoint.source): model}
+        for other in transfer:
+            loaded = models.load(other, max_size=max_size)
+            nets[str(loaded.source)] = loaded_model(loaded)
+        transfer_result = attacks_lib.transfer(
+            nets, x, y, norm=norm, eps=first, strength=strength, bounds=tuple(task_obj.bounds),
+            seed=seed,
+        )  # fmt: skip
     return AttackRun(
         source=str(checkpoint.source),
         task=task_obj.name,
@@ -140,4 +161,6 @@ def attack_checkpoint(
         curve=curve,
         steps=steps,
         seed=seed,
+        windows=window_result,
+        transfer=transfer_result,
     )

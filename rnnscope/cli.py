@@ -375,6 +375,9 @@ def _recognised_matrices(path: Path, convention: str | None, max_size: int) -> d
 
 
 # ---------------------------------------------------------------------------------------- attack
+_STRENGTHS = ("quick", "standard", "thorough")
+
+
 @app.command(
     "attack", epilog="Example: rnnscope attack runs/rnn --norm linf --eps 0.01,0.03,0.1 --json"
 )
@@ -401,6 +404,24 @@ def _attack_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(AttackSettings, "seed"))
     ] = default(AttackSettings, "seed"),
+    strength: Annotated[
+        str, typer.Option("--strength", help=help_text(AttackSettings, "strength"))
+    ] = default(AttackSettings, "strength"),
+    windows: Annotated[
+        int | None,
+        typer.Option(
+            "--windows",
+            min=1,
+            help="Also attack each of N windows of time steps alone (at the largest budget).",
+        ),
+    ] = None,
+    transfer: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--transfer",
+            help="Other checkpoint on the same task (repeatable): transfer matrix of adversarials.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
@@ -410,7 +431,10 @@ def _attack_command(
     norm = parse_choice(norm, name="--norm", choices=("linf", "l2"))
     eps_values = parse_floats(default_eps(norm) if eps is None else eps, name="--eps")
     names = parse_names(attacks_, name="--attacks", choices=known_attacks())
+    strength = parse_choice(strength, name="--strength", choices=_STRENGTHS)
     _require_input(path)
+    for other in transfer or ():
+        _require_input(other)
     result = attack_checkpoint(
         path,
         task=task,
@@ -421,6 +445,9 @@ def _attack_command(
         steps=steps,
         seed=seed,
         max_size=max_size,
+        strength=strength,
+        windows=windows,
+        transfer=[str(p) for p in transfer or ()],
     )
     if as_json:
         from rnnscope.jsonio import dumps
@@ -460,6 +487,9 @@ def _report_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(ReportSettings, "seed"))
     ] = default(ReportSettings, "seed"),
+    strength: Annotated[
+        str, typer.Option("--strength", help=help_text(ReportSettings, "strength"))
+    ] = default(ReportSettings, "strength"),
     max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Write an HTML, JSON and Markdown robustness report for one or more checkpoints.
@@ -485,6 +515,7 @@ def _report_command(
         steps=steps,
         grid=grid,
         seed=seed,
+        strength=parse_choice(strength, name="--strength", choices=_STRENGTHS),
     )
     for path in paths:
         _require_input(path)

@@ -125,7 +125,13 @@ FULL = DemoPlan(
     clip=1.0,
     seed=0,
     report=ReportSettings(
-        samples=128, steps=20, minimal_attacks=("fmn",), minimal_steps=50, grid=80, seed=0
+        samples=128,
+        steps=20,
+        minimal_attacks=("deepfool", "fmn", "fmn-linf", "bisection"),
+        minimal_steps=50,
+        grid=80,
+        seed=0,
+        strength="quick",
     ),
 )
 
@@ -139,8 +145,9 @@ QUICK = DemoPlan(
     report=ReportSettings(
         samples=16,
         steps=5,
-        minimal_attacks=("fmn",),
+        minimal_attacks=("fmn", "bisection"),
         minimal_steps=10,
+        strength="quick",
         noise_draws=3,
         weight_draws=2,
         weight_eps=(0.03, 0.3),

@@ -138,6 +138,7 @@ def norm_robustness(
             steps=settings.steps,
             bounds=bounds,
             seed=seed,
+            strength=settings.strength,
         ),
     )
     noise = _timed(
@@ -166,6 +167,8 @@ def norm_robustness(
             steps=settings.minimal_steps,
             bounds=bounds,
             seed=seed,
+            curve=curve,
+            strength=settings.strength,
         ),
     )
     certified = None
@@ -174,7 +177,9 @@ def norm_robustness(
         certified = _timed(
             timings,
             f"certified_{norm}",
-            lambda: attacks.certified_radius(model, x, y, norm=norm),
+            lambda: attacks.certified_radius(
+                model, x, y, norm=norm, bounds=bounds, minimal=minimal
+            ),
         )
         if not certified.certified:
             reason = str(certified.reason or "certificate does not apply")
@@ -307,6 +312,17 @@ def sanity_checks(
         checks: list[SanityCheck] = []
         seen: set[tuple[str, bool | None, str]] = set()
         for block in blocks:
+            sign = attacks.noise(
+                model,
+                x,
+                y,
+                norm=block.norm,
+                epsilons=list(block.eps),
+                draws=settings.noise_draws,
+                bounds=bounds,
+                seed=settings.seed,
+                distribution="sign",
+            )
             report = attacks.sanity(
                 model,
                 x,
@@ -314,6 +330,7 @@ def sanity_checks(
                 norm=block.norm,
                 curve=block.adversarial,
                 noise_curve=block.noise,
+                noise_curves=(sign,),
                 minimal=block.minimal,
                 certified=block.certified,
                 steps=settings.steps,

@@ -38,6 +38,22 @@ def _floats(values: Sequence[Any]) -> list[float]:
     return [float(v) for v in values]
 
 
+def _finite(value: Any) -> Any:
+    """Copy of nested lists and dicts with non-finite floats as ``None``."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _median_on(values: Sequence[float], correct: Sequence[bool]) -> float | None:
+    kept = [float(v) for v, ok in zip(values, correct, strict=True) if ok]
+    return float(np.median(kept)) if kept else None
+
+
 @dataclass(frozen=True, eq=False)
 class NormRobustness:
     """Adversarial, noise, minimal-perturbation and certified results for one threat model.
@@ -118,14 +134,28 @@ class NormRobustness:
         """
         minimal = self.minimal
         if self.certified is not None and self.certified.certified:
+            cert = self.certified
+            lipschitz = float(cert.lipschitz)
             certified: dict[str, Any] = {
                 "supported": True,
-                "median": self.certified.median,
+                "median": cert.median,
                 "certified_accuracy": self.certified_accuracy(),
-                "lipschitz": float(self.certified.lipschitz),
+                "lipschitz": lipschitz if np.isfinite(lipschitz) else None,
+                "status": cert.status,
+                "vacuous": [bool(v) for v in (cert.vacuous or ())],
+                "bound": list(cert.bound or ()),
+                "median_by_bound": {
+                    name: _median_on(values, cert.correct)
+                    for name, values in cert.per_bound.items()
+                },
+                "resolution": cert.resolution,
             }
         else:
-            certified = {"supported": False, "reason": str(self.certified_reason or "")}
+            certified = {
+                "supported": False,
+                "reason": str(self.certified_reason or ""),
+                "status": "skipped",
+            }
         return {
             "eps": _floats(self.eps),
             "clean_accuracy": self.clean_accuracy,
@@ -134,12 +164,17 @@ class NormRobustness:
                 "per_attack": {k: _floats(v) for k, v in self.adversarial.per_attack.items()},
                 "eps50": self.adversarial.eps50,
                 "auc": float(self.adversarial.auc),
+                "strength": getattr(self.adversarial, "strength", None),
+                "intervals": _finite(getattr(self.adversarial, "intervals", None)),
+                "white_box": _floats(self.adversarial.white_box or ()),
+                "notes": dict(getattr(self.adversarial, "notes", {}) or {}),
             },
             "noise": {
                 "accuracy": _floats(self.noise.robust_accuracy),
                 "mean_accuracy": _floats(self.noise.mean_accuracy),
                 "draws": int(self.noise.draws),
                 "eps50": self.noise.eps50,
+                "intervals": _finite(getattr(self.noise, "intervals", None)),
             },
             "minimal": {
                 "attacks": list(minimal.attacks),
@@ -148,6 +183,7 @@ class NormRobustness:
                 "q3": minimal.q3,
                 "success_rate": minimal.success_rate,
                 "accuracy_at_eps": _floats(minimal.accuracy_at(list(self.eps))),
+                "intervals": _finite(getattr(minimal, "intervals", None)),
             },
             "certified": certified,
         }
@@ -383,6 +419,11 @@ class AttackRun:
         Iterations of the iterative attacks.
     seed : int
         Seed of the random starts.
+    windows : attacks.TimeWindows or None
+        Robust accuracy with the attack confined to windows of time steps (``--windows``).
+    transfer : attacks.TransferMatrix or None
+        Adversarials of this and the other checkpoints evaluated on each other
+        (``--transfer``).
     """
 
     source: str
@@ -391,6 +432,8 @@ class AttackRun:
     curve: attacks.RobustnessCurve = field(repr=False)
     steps: int
     seed: int
+    windows: attacks.TimeWindows | None = field(default=None, repr=False)
+    transfer: attacks.TransferMatrix | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``rnnscope attack --json`` object.
@@ -400,7 +443,7 @@ class AttackRun:
         dict
             ``{"source", "task": {"name", "params"}, "norm", "eps", "samples", "steps",
             "seed", "clean_accuracy", "robust_accuracy": {attack or "worst": [...]}, "eps50",
-            "auc"}``.
+            "auc", "strength", "intervals", "notes", "time_windows", "transfer"}``.
         """
         curve = self.curve
         robust = {name: _floats(values) for name, values in curve.per_attack.items()}
@@ -417,4 +460,9 @@ class AttackRun:
             "robust_accuracy": robust,
             "eps50": curve.eps50,
             "auc": float(curve.auc),
+            "strength": getattr(curve, "strength", None),
+            "intervals": _finite(getattr(curve, "intervals", None)),
+            "notes": dict(getattr(curve, "notes", {}) or {}),
+            "time_windows": None if self.windows is None else _finite(self.windows.to_dict()),
+            "transfer": None if self.transfer is None else self.transfer.to_dict(),
         }

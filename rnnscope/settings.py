@@ -202,6 +202,8 @@ class AttackSettings:
         Iterations of the iterative attacks.
     seed : int
         Seed of the random starts.
+    strength : {"quick", "standard", "thorough"}
+        Budgets of the default ensemble.
 
     Examples
     --------
@@ -212,10 +214,17 @@ class AttackSettings:
     norm: str = _setting("linf", "linf or l2.")
     linf_eps: tuple[float, ...] = _setting((0.01, 0.03, 0.1), "L∞ budgets.")
     l2_eps: tuple[float, ...] = _setting((0.1, 0.3, 1.0), "L2 budgets.")
-    attacks: tuple[str, ...] = _setting(("pgd", "fgsm"), "Comma-separated attacks, e.g. pgd,fgsm.")
+    attacks: tuple[str, ...] = _setting(
+        ("default",),
+        "Comma-separated attacks, e.g. default (APGD-CE, APGD-DLR, Square, adaptive for "
+        "modReLU) or pgd,fgsm.",
+    )
     samples: int = _setting(256, "Test samples attacked.")
     steps: int = _setting(50, "Iterations of PGD.")
     seed: int = _setting(0, "Seed of the attacks.")
+    strength: str = _setting(
+        "standard", "Budgets of the default ensemble: quick, standard, thorough."
+    )
 
     def budgets(self, norm: str | None = None) -> tuple[float, ...]:
         """Return the budgets of a norm (default: :attr:`norm`).
@@ -264,6 +273,8 @@ class EvaluationSettings:
         Random matrices per size of the weight-noise curve.
     seed : int
         Seed of every random choice.
+    strength : {"quick", "standard", "thorough"}
+        Budgets of the default attack ensemble and the minimal-norm bisection.
 
     Examples
     --------
@@ -277,15 +288,19 @@ class EvaluationSettings:
     weight_eps: tuple[float, ...] = _setting(
         (0.01, 0.03, 0.1, 0.3), "Relative weight-noise sizes ‖E‖₂/‖W‖₂."
     )
-    attacks: tuple[str, ...] = _setting(("fgsm", "pgd"), "Bounded input attacks.")
+    attacks: tuple[str, ...] = _setting(("default", "fgsm"), "Bounded input attacks.")
     minimal_attacks: tuple[str, ...] = _setting(
-        ("deepfool", "fmn"), "Minimisation attacks of the minimal perturbation."
+        ("deepfool", "fmn", "fmn-linf", "bisection"),
+        "Minimisation attacks of the minimal perturbation.",
     )
     steps: int = _setting(20, "Iterations of PGD.")
     minimal_steps: int = _setting(50, "Iterations of the minimisation attacks.")
     noise_draws: int = _setting(10, "Random draws per sample of the noise curves.")
     weight_draws: int = _setting(5, "Random matrices per size of the weight-noise curve.")
     seed: int = _setting(0, "Seed of every random choice.")
+    strength: str = _setting(
+        "standard", "Budgets of the default ensemble: quick, standard, thorough."
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings.
@@ -331,6 +346,8 @@ class ReportSettings(EvaluationSettings):
         Random draws of the input-noise and weight-noise curves.
     seed : int
         Seed of every random choice.
+    strength : {"quick", "standard", "thorough"}
+        Budgets of the default attack ensemble.
     pseudo_eps : tuple of float
         Perturbation sizes of the pseudospectral radius and the pseudospectrum contours.
     grid : int

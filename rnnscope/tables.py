@@ -178,6 +178,23 @@ def print_attack(console: Any, result: AttackRun | Mapping[str, Any]) -> None:
     for name, accuracies in result["robust_accuracy"].items():
         table.add_row(_show(str(name)), *(fmt(a) for a in accuracies))
     console.print(table)
+    windows = result.get("time_windows")
+    if windows:
+        cells = ", ".join(
+            f"steps {a}-{b}: {fmt(acc)}"
+            for (a, b), acc in zip(windows["windows"], windows["robust_accuracy"], strict=True)
+        )
+        console.print(_show(f"attack confined to one window at eps {fmt(windows['eps'])}: {cells}"))
+    matrix = result.get("transfer")
+    if matrix:
+        grid = _table()
+        grid.add_column("crafted on \\ evaluated on")
+        for name in matrix["names"]:
+            grid.add_column(_show(str(name)), justify="right")
+        for name, row in zip(matrix["names"], matrix["accuracy"], strict=True):
+            grid.add_row(_show(str(name)), *(fmt(a) for a in row))
+        console.print(_show(f"transfer at eps {fmt(matrix['eps'])}"))
+        console.print(grid)
 
 
 def print_report_summary(console: Any, report: Report, index: Any) -> None:

@@ -31,13 +31,58 @@ def _block(model: ModelReport, norm: str) -> NormRobustness | None:
     return None if result is None else getattr(result, norm)
 
 
+class _Rate(float):
+    """An accuracy with its 95 % Wilson interval (JSON: the plain number)."""
+
+    lo: float
+    hi: float
+
+    def __new__(cls, value: float, lo: float, hi: float) -> _Rate:
+        rate = super().__new__(cls, value)
+        rate.lo, rate.hi = float(lo), float(hi)
+        return rate
+
+
+def _rate_text(value: Any) -> str:
+    """``0.53 ±0.09`` (the larger half-width of the Wilson interval), or the plain value."""
+    if isinstance(value, _Rate):
+        half = max(float(value) - value.lo, value.hi - float(value))
+        return f"{fmt(float(value), 3)} ±{half:.2g}"
+    return fmt(value, 3)
+
+
+def _rate_json(value: Any) -> Any:
+    return float(value) if isinstance(value, _Rate) else value
+
+
 def _robust(norm: str, index: int) -> Any:
     def value(model: ModelReport) -> Any:
         block = _block(model, norm)
         if block is None:
             return None
         accuracy = block.adversarial.robust_accuracy
-        return float(accuracy[index]) if index < len(accuracy) else None
+        if index >= len(accuracy):
+            return None
+        intervals = getattr(block.adversarial, "intervals", None) or {}
+        bands = intervals.get("robust") or []
+        if index < len(bands):
+            return _Rate(float(accuracy[index]), *bands[index])
+        return float(accuracy[index])
+
+    return value
+
+
+def _certified_cell(norm: str) -> Any:
+    def value(model: ModelReport) -> Any:
+        block = _block(model, norm)
+        if block is None:
+            return None
+        certified = block.certified
+        if certified is None or not certified.certified:
+            return "skipped"
+        if certified.status == "vacuous":
+            return "vacuous"
+        return block.certified_median
 
     return value
 
@@ -52,7 +97,11 @@ def _field(norm: str, pick: Any) -> Any:
 
 def _clean(model: ModelReport) -> Any:
     result = model.result("robustness")
-    return None if result is None else result.clean_accuracy
+    if result is None:
+        return None
+    intervals = getattr(result.linf.adversarial, "intervals", None) or {}
+    band = intervals.get("clean")
+    return _Rate(result.clean_accuracy, *band) if band else result.clean_accuracy
 
 
 def _padded(values: Sequence[Any], width: int) -> list[str]:
@@ -162,14 +211,26 @@ class RobustnessSection(Section):
         for norm, label in NORMS:
             block: NormRobustness = getattr(result, norm)
             minimal = block.minimal
+            bands = (getattr(block.adversarial, "intervals", None) or {}).get("robust") or []
             curves = [
                 ("budget ε", list(block.eps)),
                 *block.curves(),
+                ("worst case, 95 % interval", [f"{lo:.3g}–{hi:.3g}" for lo, hi in bands]),
                 (
                     "minimal pert. (median, IQR)",
                     [minimal.median, f"{fmt(minimal.q1, 3)}–{fmt(minimal.q3, 3)}"],
                 ),
             ]
+            certified = block.certified
+            if certified is not None and certified.certified:
+                status = certified.status
+                text = status if status != "certified" else fmt(certified.median, 3)
+                counts = {}
+                for name in certified.bound or ():
+                    if name is not None:
+                        counts[name] = counts.get(name, 0) + 1
+                best = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                curves.append(("certified radius (median; bound: samples)", [text, best]))
             for curve, values in curves:
                 rows.append({"norm": label, "curve": curve, "cells": _padded(values, width)})
         return {"header": [f"ε{i + 1}" for i in range(width)], "rows": rows}
@@ -195,6 +256,9 @@ class RobustnessSection(Section):
                 _clean,
                 compact=True,
                 group=1,
+                to_json=_rate_json,
+                format=_rate_text,
+                terminal_format=lambda v: fmt(_rate_json(v), 3),
             )
         ]
         for (norm, label), eps in zip(NORMS, (settings.linf_eps, settings.l2_eps), strict=True):
@@ -204,9 +268,12 @@ class RobustnessSection(Section):
                     Column(
                         f"robust_{norm}_{key}",
                         f"{label} ε={key}",
-                        "robust accuracy (worst case)",
+                        "robust accuracy (worst case over the attacks) ± 95 % Wilson interval",
                         _robust(norm, index),
                         group=3,
+                        to_json=_rate_json,
+                        format=_rate_text,
+                        terminal_format=lambda v: fmt(_rate_json(v), 3),
                     )
                 )
         for norm, label in NORMS:
@@ -246,8 +313,9 @@ class RobustnessSection(Section):
                 Column(
                     f"certified_{norm}",
                     f"certified {label}",
-                    "median certified radius",
-                    _field(norm, lambda b: b.certified_median),
+                    "median certified radius (vacuous: below the input resolution or 1e-3 of the "
+                    "minimal perturbation; skipped: no certificate applies)",
+                    _certified_cell(norm),
                     compact=norm == "l2",
                     group=3,
                 )

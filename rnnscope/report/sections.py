@@ -48,6 +48,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "rnnscope.report.spectra",
     "rnnscope.report.robustness",
     "rnnscope.report.weights",
+    "rnnscope.report.windows",
     "rnnscope.report.dynamics",
     "rnnscope.report.sanity",
 )

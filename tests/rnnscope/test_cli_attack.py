@@ -16,7 +16,7 @@ from tests.rnnscope.helpers import assert_bad_input, invoke
 
 def test_attack_json_matches_the_library(tiny_rnn: Path) -> None:
     args = ["attack", tiny_rnn, "--samples", "16", "--steps", "5", "--eps", "0.05,0.2", "--json"]
-    result = invoke(args)
+    result = invoke([*args, "--attacks", "pgd,fgsm"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["task"]["name"] == "digits" and data["task"]["params"]["permuted"] is True
