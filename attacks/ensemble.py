@@ -113,10 +113,15 @@ def run_member(
         surrogate, tau, note = modrelu_surrogate(model, wrapped, x, steps=strength.apgd_steps)
         if surrogate is None:
             return MemberRun(rows, note)
-    for k, eps in enumerate(epsilons):
+    # budgets in increasing order: an adversarial found inside a smaller ball lies inside every
+    # larger one, so a sample broken at one budget counts as broken at the larger ones
+    carried = torch.zeros(n, dtype=torch.bool, device=x.device)
+    for k in sorted(range(len(epsilons)), key=lambda i: epsilons[i]):
+        eps = epsilons[k]
         if eps <= 0:
             continue
-        budget = torch.where(correct, torch.full((n,), float(eps)), torch.zeros(n))
+        todo = correct & ~carried
+        budget = torch.where(todo, torch.full((n,), float(eps)), torch.zeros(n))
         best = Best(x, norm)
         common = {"norm": norm, "bounds": bounds, "best": best}
         if name == "apgd-ce":
@@ -138,5 +143,6 @@ def run_member(
                      grad_model=surrogate, tau=tau, **common)  # fmt: skip
         else:
             raise KeyError(name)
-        rows[k] = best.found & correct
+        carried |= best.found & todo
+        rows[k] = carried & correct
     return MemberRun(rows)

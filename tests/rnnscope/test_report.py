@@ -14,7 +14,7 @@ import models
 from rnnscope.report import ReportSettings, build_report, render_html, render_markdown, write_report
 from tests.rnnscope.helpers import invoke
 
-SETTINGS = ReportSettings(samples=8, steps=2, grid=16)
+SETTINGS = ReportSettings(samples=8, steps=2, grid=16, strength="quick")
 HOSTILE = "<script>alert(1)</script>"
 FILES = ("index.html", "report.json", "report.md")
 
@@ -28,7 +28,20 @@ def reports(tiny_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
     sources = [tiny_runs["rnn"], tiny_runs["lstm"], matrix]
     cli_out = root / "cli"
     result = invoke(
-        ["report", *sources, "--out", cli_out, "--samples", "8", "--steps", "2", "--grid", "16"]
+        [
+            "report",
+            *sources,
+            "--out",
+            cli_out,
+            "--samples",
+            "8",
+            "--steps",
+            "2",
+            "--grid",
+            "16",
+            "--strength",
+            "quick",
+        ]
     )
     assert result.exit_code == 0, result.stderr
     assert str(cli_out / "index.html") in result.stdout

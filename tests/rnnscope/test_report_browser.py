@@ -79,7 +79,9 @@ def report_dir(tiny_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFact
     matrix = root / "chain.npy"
     np.save(matrix, np.diag(np.ones(4), -1))
     report = build_report(
-        [tiny_runs["rnn"], matrix], ReportSettings(samples=8, steps=2, grid=16), workers=1
+        [tiny_runs["rnn"], matrix],
+        ReportSettings(samples=8, steps=2, grid=16, strength="quick"),
+        workers=1,
     )
     out = root / "report"
     out.mkdir()
