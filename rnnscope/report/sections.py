@@ -353,7 +353,7 @@ def sections() -> tuple[Section, ...]:
     Examples
     --------
     >>> [section.key for section in sections()]
-    ['spectra', 'robustness', 'weights', 'dynamics', 'sanity']
+    ['spectra', 'robustness', 'weights', 'time_windows', 'dynamics', 'sanity']
     """
     found = [s for s in (*_builtin(), *_EXTRA) if s.key not in _REMOVED]
     return tuple(found)
