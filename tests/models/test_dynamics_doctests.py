@@ -9,7 +9,7 @@ import pytest
 
 MODULES = [
     "models.base",
-    "models._flipflop",
+    "models.tasks.flipflop",
     "models.dynamics",
     "models.dynamics.chains",
     "models.dynamics.fixed_points",

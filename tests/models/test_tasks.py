@@ -302,3 +302,28 @@ def test_mnist1d_matches_the_generator_up_to_rescaling(
     perm = tasks.get("mnist1d", permuted=True)
     order = np.random.RandomState(92916).permutation(40)
     assert torch.equal(perm.test_set()[0][:, :, 0], task.test_set()[0][:, order, 0])
+
+
+def test_every_task_is_importable_from_models_tasks_and_its_family_module() -> None:
+    import importlib
+
+    from models._flipflop import FlipFlopTask
+    from models.tasks import base, datasets, flipflop, synthetic
+
+    family = {
+        "copy": synthetic.CopyTask,
+        "adding": synthetic.AddingTask,
+        "digits": datasets.DigitsTask,
+        "mnist1d": datasets.MNIST1DTask,
+        "flipflop": flipflop.FlipFlopTask,
+    }
+    assert tasks.TASKS == family
+    assert FlipFlopTask is tasks.FlipFlopTask
+    assert tasks.Task is base.Task
+    for name in tasks.__all__:
+        assert getattr(importlib.import_module("models.tasks"), name) is getattr(tasks, name)
+    for name, cls in family.items():
+        assert getattr(tasks, cls.__name__) is cls
+        assert issubclass(cls, tasks.Task)
+        assert type(tasks.get(name)) is cls
+    assert tasks.PERMUTATION_SEED == datasets.PERMUTATION_SEED == 92916
