@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
@@ -17,10 +18,36 @@ __all__ = ["map_jobs", "single_thread"]
 
 T = TypeVar("T")
 
+# Read by OpenBLAS, MKL and OpenMP when they are loaded: a library that a worker loads late
+# (after `threadpool_limits` has been applied) then still starts with one thread.
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _load_compute_libraries() -> None:
+    """Import the libraries whose thread pools the reports use, so that limits reach them.
+
+    `threadpool_limits` only limits libraries already loaded; scipy ships its own OpenBLAS,
+    loaded with ``scipy.linalg``, which would otherwise keep its default thread count when it
+    is first imported inside a limited block.
+    """
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import torch  # noqa: F401
+
 
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
-    """Limit torch and the BLAS libraries to one thread inside the block.
+    """Limit torch and the BLAS libraries (numpy's, scipy's) to one thread inside the block.
+
+    numpy, scipy.linalg and torch are imported first, so the limit reaches their thread pools
+    even when this block is the first to use them.
 
     Yields
     ------
@@ -37,6 +64,7 @@ def single_thread() -> Iterator[None]:
     import torch
     from threadpoolctl import threadpool_limits
 
+    _load_compute_libraries()
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -47,6 +75,8 @@ def single_thread() -> Iterator[None]:
 
 
 def _initializer() -> None:
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = "1"
     import torch
 
     torch.set_num_threads(1)
