@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test bench lint docs venv dev clean browser-deps
+.PHONY: demo test bench lint docs notebooks venv dev clean browser-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,9 +53,12 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-docs: $(VENV)/.dev
-	$(PIP) install -q -e '.[docs]'
+# Executed copies of the notebooks (jupytext percent scripts in notebooks/) with their outputs.
+notebooks: $(VENV)/.dev
+	MPLBACKEND=Agg $(PY) docs/execute_notebooks.py --out docs/notebooks
+
+docs: notebooks
 	$(VENV)/bin/sphinx-build -W --keep-going -q docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build *.egg-info reports docs/_build
+	rm -rf $(VENV) build *.egg-info reports docs/_build docs/notebooks
