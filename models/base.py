@@ -88,7 +88,13 @@ class RecurrentModel(nn.Module):
         }
 
     def extra_repr(self) -> str:
-        """Sizes and options, shown by ``repr(model)``."""
+        """Describe the sizes and options, shown by ``repr(model)``.
+
+        Returns
+        -------
+        str
+            ``input_size=..., hidden_size=..., output_size=..., seed=...`` and the options.
+        """
         options = ", ".join(f"{k}={v!r}" for k, v in self._options.items())
         return (
             f"input_size={self.input_size}, hidden_size={self.hidden_size}, "

@@ -44,7 +44,13 @@ class TensorInfo:
     dtype: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict ``{"key", "shape", "square", "dtype"}``."""
+        """Return a JSON-ready description of the tensor.
+
+        Returns
+        -------
+        dict
+            ``{"key", "shape", "square", "dtype"}``.
+        """
         return {
             "key": self.key,
             "shape": list(self.shape),
