@@ -33,6 +33,7 @@ SEED = 0
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from scipy.optimize import brentq
 
 import spectra
 from models import inits
@@ -149,8 +150,8 @@ ax.legend()
 J = matrices.jordan(8)
 for eps in EPS:
     result = spectra.pseudospectral_radius(J, eps)
-    radii = np.linspace(0.0, 1.5, 30001)
-    exact = radii[np.argmax(spectra.sigma_min(J, radii) > eps) - 1]
+    # The pseudospectra of a Jordan block are disks: solve sigma_min(rI - J) = eps for r.
+    exact = brentq(lambda r, eps=eps: spectra.sigma_min(J, [r])[0] - eps, 0.0, 2.0, xtol=1e-14)
     print(
         f"eps={eps:g}: value={result.value:.6f} upper={result.upper:.6f} "
         f"certified={result.certified} exact={exact:.6f} "
