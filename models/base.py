@@ -127,6 +127,7 @@ class RecurrentModel(nn.Module):
         Returns
         -------
         (H, H) torch.Tensor
+            The principal recurrent matrix :math:`W`.
 
         Examples
         --------

@@ -67,6 +67,7 @@ def identity(n: int, *, scale: float = 1.0) -> torch.Tensor:
     Returns
     -------
     (n, n) torch.Tensor
+        The initial matrix.
 
     Examples
     --------
@@ -95,6 +96,7 @@ def orthogonal(n: int, *, scale: float = 1.0, generator: torch.Generator) -> tor
     Returns
     -------
     (n, n) torch.Tensor
+        The initial matrix.
 
     Examples
     --------
@@ -154,6 +156,7 @@ def fbchain(n: int, *, alpha: float = 1.0, beta: float = 0.05) -> torch.Tensor:
     Returns
     -------
     (n, n) torch.Tensor
+        The initial matrix.
 
     Examples
     --------
@@ -179,6 +182,7 @@ def chain_input(n: int, m: int, *, gain: float = 0.9) -> torch.Tensor:
     Returns
     -------
     (n, m) torch.Tensor
+        The initial matrix.
 
     Examples
     --------
@@ -209,6 +213,7 @@ def glorot(
     Returns
     -------
     (n, m) torch.Tensor
+        The initial matrix.
 
     Examples
     --------

@@ -73,7 +73,7 @@ for name, W in matrices_.items():
         f"{name:6s} rho = {spectra.spectral_radius(W):.3f}  ||W||2 = {spectra.spectral_norm(W):.3f}  "
         f"henrici_rel = {spectra.henrici(W, relative=True):.3f}  "
         f"rho_0.1 in [{radius.value:.3f}, {radius.upper:.3f}]  "
-        f"max_k ||W^k|| = {spectra.transient_growth(W, 100).max():.2f}"
+        f"max_k ||W^k|| = {spectra.transient_growth(W, 100).max():.3g}"
     )
 
 # %% [markdown]

@@ -394,8 +394,23 @@ def register_measure(
         Row label of the per-matrix tables.
     compute : callable
         ``compute(context: MatrixContext) -> value``.
-    short_label, help, digits, table, comparison, compact, per_eps, format
-        See :class:`Measure`.
+    short_label : str, optional
+        Column label of the comparison table (default: `label`); for ``per_eps`` measures a
+        format string with ``{eps}``.
+    help : str, optional
+        Tooltip of the comparison table column.
+    digits : int, optional
+        Significant digits in the per-matrix tables.
+    table : bool, optional
+        Shown in the per-matrix tables (otherwise JSON only).
+    comparison : bool, optional
+        Shown, for the principal matrix, in the report's comparison table.
+    compact : bool, optional
+        Also in the compact comparison table printed by ``rnnscope report``.
+    per_eps : bool, optional
+        The value is a dict keyed by epsilon: one row (and column) per pseudospectral epsilon.
+    format : callable, optional
+        ``format(value, digits) -> str`` for the tables (default :func:`fmt`).
     replace : bool, optional
         Replace a registered measure of the same key (keeping its position).
 

@@ -60,7 +60,14 @@ class ChainProfile:
         return bool((self.profile[pos] > self.control_high[pos]).any())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every attribute plus ``chain_like``."""
+        """Return a JSON-ready dict of every attribute plus ``chain_like``.
+
+        Returns
+        -------
+        dict
+            ``offsets``, ``profile``, ``control`` (``mean``, ``low``, ``high``), ``outside``,
+            ``silent_units``, ``seeds`` and ``chain_like``.
+        """
         return {
             "offsets": self.offsets.tolist(),
             "profile": self.profile.tolist(),
@@ -140,6 +147,7 @@ def chain_profile(
     Returns
     -------
     ChainProfile
+        The profile, the control band and the offsets where the profile leaves it.
 
     Raises
     ------

@@ -75,6 +75,7 @@ class FixedPoints:
         Returns
         -------
         int
+            Number of converged points.
         """
         return sum(
             1

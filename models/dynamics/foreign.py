@@ -67,6 +67,7 @@ class TorchStack(nn.Module):
         Returns
         -------
         (B, S) torch.Tensor
+            The zero state of every layer, stacked.
         """
         return torch.cat([layer.initial_state(batch_size) for layer in self.layers], dim=1)
 
@@ -97,6 +98,7 @@ class TorchStack(nn.Module):
         Returns
         -------
         (B, S) torch.Tensor
+            The next state.
         """
         self._check(state, x_t)
         out, inp = [], x_t
@@ -119,6 +121,7 @@ class TorchStack(nn.Module):
         Returns
         -------
         (B, S, S) torch.Tensor
+            Jacobian of the next state with respect to the state (column convention).
         """
         self._check(state, x_t)
         B, S, H = state.shape[0], self.state_size, self.hidden_size
@@ -147,6 +150,7 @@ class TorchStack(nn.Module):
         Returns
         -------
         (B, T, H) torch.Tensor
+            Hidden states at every step.
         """
         out = x
         for layer in self.layers:
@@ -308,6 +312,7 @@ def load_torch(
     Returns
     -------
     TorchStack
+        The layers as one model with a one-step map.
 
     Raises
     ------

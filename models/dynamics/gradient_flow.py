@@ -103,6 +103,7 @@ def gradient_flow(
     Returns
     -------
     GradientFlow
+        Norms and singular values per lag, next to the linear prediction.
 
     Raises
     ------

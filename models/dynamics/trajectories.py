@@ -33,7 +33,7 @@ def states(model: Any, x: torch.Tensor, *, state0: torch.Tensor | None = None) -
     Returns
     -------
     (B, T, S) torch.Tensor
-        float64 states; the hidden state is the first ``H`` entries.
+        Float64 states; the hidden state is the first ``H`` entries.
 
     Raises
     ------
@@ -123,7 +123,7 @@ def jacobians(model: Any, x: torch.Tensor, *, state0: torch.Tensor | None = None
     Returns
     -------
     (B, T, S, S) torch.Tensor
-        float64, column convention: ``J[b, t]`` maps a perturbation of :math:`s_{t}` (the state
+        Float64, column convention: ``J[b, t]`` maps a perturbation of :math:`s_{t}` (the state
         before step ``t + 1``) to one of :math:`s_{t+1}`.
 
     Raises

@@ -74,7 +74,7 @@ class Task:
         Returns
         -------
         x : (B, T, F) torch.Tensor
-            float32 inputs.
+            Float32 inputs.
         y : torch.Tensor
             Targets: int64 ``(B,)`` class indices, ``(B, T)`` per-step classes, or float32
             ``(B, 1)`` regression targets.
@@ -87,7 +87,7 @@ class Task:
         Returns
         -------
         x : (N, T, F) torch.Tensor
-            float32 inputs.
+            Float32 inputs.
         y : torch.Tensor
             Targets, shaped as in :meth:`batch`.
         """

@@ -62,9 +62,9 @@ class _DatasetTask(Task):
         Returns
         -------
         x : (N, T, 1) torch.Tensor
-            float32 inputs in ``bounds``.
+            Float32 inputs in ``bounds``.
         y : (N,) torch.Tensor
-            int64 class labels.
+            Int64 class labels.
         """
         return self._x_train, self._y_train
 

@@ -13,7 +13,7 @@ __all__ = ["FlipFlopTask"]
 
 
 class FlipFlopTask(_SyntheticTask):
-    r"""n-bit flip-flop: remember the sign of the last pulse on each of ``bits`` channels.
+    r"""The n-bit flip-flop: remember the sign of the last pulse on each of ``bits`` channels.
 
     Every channel receives a pulse of random sign at the first step and then, at each later
     step, a pulse (:math:`\pm 1`, random sign) with probability ``p``, otherwise 0. The target
@@ -90,9 +90,9 @@ class FlipFlopTask(_SyntheticTask):
         Returns
         -------
         x : (B, T, bits) torch.Tensor
-            float32 pulses in ``{-1, 0, 1}``.
+            Float32 pulses in ``{-1, 0, 1}``.
         y : (B, T, bits) torch.Tensor
-            float32 targets in ``{-1, 1}``.
+            Float32 targets in ``{-1, 1}``.
 
         Raises
         ------

@@ -76,9 +76,9 @@ class CopyTask(_SyntheticTask):
         Returns
         -------
         x : (B, T + 20, 10) torch.Tensor
-            float32 one-hot input tokens.
+            Float32 one-hot input tokens.
         y : (B, T + 20) torch.Tensor
-            int64 target classes (0 blank, 1-8 symbols).
+            Int64 target classes (0 blank, 1-8 symbols).
 
         Raises
         ------
@@ -179,9 +179,9 @@ class AddingTask(_SyntheticTask):
         Returns
         -------
         x : (B, T, 2) torch.Tensor
-            float32 inputs: channel 0 the values, channel 1 the markers.
+            Float32 inputs: channel 0 the values, channel 1 the markers.
         y : (B, 1) torch.Tensor
-            float32 sums of the two marked values.
+            Float32 sums of the two marked values.
 
         Raises
         ------

@@ -74,9 +74,8 @@ def _public_names() -> Iterator[str]:
             yield path
             if inspect.isclass(obj):
                 for attr, member in vars(obj).items():
-                    if attr.startswith("_") or not (
-                        inspect.isfunction(member) or isinstance(member, property)
-                    ):
+                    method = inspect.isfunction(member) and member.__name__ == attr
+                    if attr.startswith("_") or not (method or isinstance(member, property)):
                         continue
                     yield f"{path}.{attr}"
 
@@ -90,9 +89,23 @@ def test_the_public_api_is_found() -> None:
     assert "spectra.pseudospectra.pseudospectrum" in NAMES
 
 
+def _validate(path: str) -> dict:
+    """Run numpydoc's validation; a property it cannot locate is checked for its summary."""
+    try:
+        return validate(path)
+    except StopIteration:
+        # numpydoc finds no source line for some properties of frozen dataclasses.
+        module_name, _, qualname = path.rpartition(".")
+        owner_module, _, owner = module_name.rpartition(".")
+        member = vars(getattr(importlib.import_module(owner_module), owner))[qualname]
+        doc = inspect.getdoc(member) or ""
+        errors = [] if doc.strip() else [("GL08", "The object does not have a docstring")]
+        return {"type": "property", "docstring": doc, "errors": errors}
+
+
 @pytest.mark.parametrize("path", NAMES)
 def test_docstring_is_valid_numpydoc(path: str) -> None:
-    result = validate(path)
+    result = _validate(path)
     errors = [(code, message) for code, message in result["errors"] if code not in IGNORED]
     if result["type"] == "type" and "Attributes" in (result.get("docstring") or ""):
         # A record documents its fields as attributes, not as constructor parameters.
