@@ -27,7 +27,7 @@
 # STEPS = 10000 or more.
 T = 100
 HIDDEN = 48
-BATCH = 32
+BATCH = 16
 STEPS = 200
 EVERY = 25
 SEED = 0

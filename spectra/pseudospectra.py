@@ -290,13 +290,6 @@ def pseudospectrum(
     Pseudospectrum
         Grid axes, values of shape ``(n_im, n_re)`` and eigenvalues.
 
-    Notes
-    -----
-    Cost: one Schur decomposition, :math:`O(N^3)`, then about :math:`8kN^2` flops per grid
-    point with typically :math:`k \approx 10` Lanczos steps, against :math:`O(N^3)` per point
-    for a dense SVD (measured 100-300 times faster per point at N = 256-1024). The points are
-    processed in chunks, so the working memory stays :math:`O(N^2)` plus the grid itself.
-
     Raises
     ------
     NonNumericError, NonSquareError, EmptyMatrixError, NonFiniteError
@@ -308,6 +301,13 @@ def pseudospectrum(
         not in (0, 1).
     GridTooLargeError
         If the grid would not fit in memory (checked before anything is allocated).
+
+    Notes
+    -----
+    Cost: one Schur decomposition, :math:`O(N^3)`, then about :math:`8kN^2` flops per grid
+    point with typically :math:`k \approx 10` Lanczos steps, against :math:`O(N^3)` per point
+    for a dense SVD (measured 100-300 times faster per point at N = 256-1024). The points are
+    processed in chunks, so the working memory stays :math:`O(N^2)` plus the grid itself.
 
     Examples
     --------

@@ -201,6 +201,11 @@ class PseudospectralRadii(tuple[PseudospectralRadius, ...]):
     A tuple of :class:`PseudospectralRadius`; ``numpy.asarray`` of it gives the values as a
     float array, as the plain array returned before.
 
+    Parameters
+    ----------
+    iterable : iterable of PseudospectralRadius
+        The results, one per eps.
+
     Examples
     --------
     >>> radii = pseudospectral_radius(np.eye(2), [0.1, 0.2])
