@@ -393,7 +393,10 @@ class _Search:
     # -------------------------------------------------------------- driver
     def run(self, eps_values: Sequence[float]) -> list[PseudospectralRadius]:
         scale = self.prep.scale
-        e = np.array([v / scale for v in eps_values])
+        with np.errstate(over="ignore"):
+            e = np.array([v / scale for v in eps_values])
+        if not np.isfinite(e).all():
+            return self._beyond_range(eps_values, e)
         k = e.size
         top = self.lam[int(np.argmax(np.abs(self.lam)))]
         direction = top / abs(top) if abs(top) > 0 else 1.0 + 0j
@@ -450,6 +453,39 @@ class _Search:
                 )
             )
         logger.debug("pseudospectral radius: %d sigma_min evaluations", self.evaluations)
+        return out
+
+    def _beyond_range(
+        self, eps_values: Sequence[float], e: NDArray[np.float64]
+    ) -> list[PseudospectralRadius]:
+        r"""Results where some eps overflows at the matrix's scale (the others searched as usual).
+
+        Such an eps exceeds :math:`\|A\|_2` by more than the float64 range, so
+        :math:`\rho + \varepsilon \le \rho_\varepsilon \le \|A\|_2 + \varepsilon` pins the
+        radius to :math:`\varepsilon` up to rounding: certified without a search.
+        """
+        finite = [v for v, scaled in zip(eps_values, e, strict=True) if np.isfinite(scaled)]
+        searched = iter(self.run(finite)) if finite else iter(())
+        scale = self.prep.scale
+        scaled_top = self.lam[int(np.argmax(np.abs(self.lam)))]
+        direction = np.exp(1j * np.angle(scaled_top)) if abs(scaled_top) > 0 else 1.0 + 0j
+        top = scaled_top * scale
+        out = []
+        for v, scaled in zip(eps_values, e, strict=True):
+            if np.isfinite(scaled):
+                out.append(next(searched))
+                continue
+            witness = top + v * direction
+            out.append(
+                PseudospectralRadius(
+                    abs(witness),
+                    upper=max(self.norm * scale + v, abs(witness)),
+                    witness=witness,
+                    certified=True,
+                    method="norm",
+                    eps=v,
+                )
+            )
         return out
 
     # -------------------------------------------------------------- local search

@@ -212,3 +212,14 @@ def test_bad_eps_raises(bad: float) -> None:
         pseudospectral_radius(np.eye(3), bad)
     with pytest.raises(ValueError, match="eps"):
         pseudospectral_radius(np.eye(3), [0.1, bad])
+
+
+@pytest.mark.parametrize("scale", [1e-320, 1e-310, 2e-300])
+def test_eps_beyond_the_float_range_of_the_matrix_is_certified_without_lapack(scale, capfd):
+    A = scale * np.ones((4, 4))
+    r = pseudospectral_radius(A, [0.1, 1e-300])
+    assert r[0].value == pytest.approx(0.1, rel=1e-12)
+    assert r[0].certified and r[0].upper == pytest.approx(0.1, rel=1e-12)
+    assert r[0].upper >= r[0].value
+    out, err = capfd.readouterr()
+    assert "DLASCL" not in out + err
