@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.linalg import lapack
 
 from spectra._serialize import jsonable
 from spectra._validation import as_numeric
@@ -116,6 +117,33 @@ def _steps(jacobians: Any) -> tuple[Iterator[NDArray[Any]], int | None, bool]:
     return convert(), None, False
 
 
+class _Frames:
+    """Full orthogonal frames of a batch kept as Householder factors (real, ``k = S``).
+
+    ``J_t Q_{t-1}`` is formed by applying the reflectors of ``Q_{t-1}`` to ``J_t`` (LAPACK
+    ``dormqr``) and refactored by ``dgeqrf``; ``Q`` itself is never formed, which saves the
+    ``dorgqr`` and the matrix product of the explicit path.
+    """
+
+    def __init__(self, P: NDArray[np.float64]) -> None:
+        self.factors = [lapack.dgeqrf(P[b])[:2] for b in range(P.shape[0])]
+        qr0, tau0 = self.factors[0]
+        query = lapack.dormqr("L", "T", qr0, tau0, np.asfortranarray(P[0]), lwork=-1)
+        self.lwork = max(1, int(query[1][0].real))
+
+    def diagonal(self) -> NDArray[np.float64]:
+        return np.stack([np.diagonal(qr) for qr, _ in self.factors])
+
+    def push(self, J: NDArray[np.float64]) -> None:
+        for b, (qr, tau) in enumerate(self.factors):
+            # (J Q)^T = Q^T J^T, with J^T handed to LAPACK as a Fortran-ordered view of J
+            Jt = np.asarray(J[b], dtype=np.float64).T
+            C, _, info = lapack.dormqr("L", "T", qr, tau, Jt, lwork=self.lwork)
+            if info != 0:  # pragma: no cover - LAPACK argument error
+                raise RuntimeError(f"LAPACK dormqr failed with info={info}")
+            self.factors[b] = lapack.dgeqrf(C.T)[:2]
+
+
 def lyapunov(
     jacobians: ArrayLike | Iterable[ArrayLike],
     *,
@@ -182,6 +210,7 @@ def lyapunov(
     total: NDArray[np.float64] | None = None
     running: list[NDArray[np.float64]] = []
     count = 0
+    frames: _Frames | None = None
     for t, J in enumerate(steps):
         if not np.isfinite(J).all():
             bad = int(J.size - np.count_nonzero(np.isfinite(J)))
@@ -201,15 +230,24 @@ def lyapunov(
             frame = np.linalg.qr(rng.standard_normal((S, S)))[0][:, : int(k)]
             Q = np.broadcast_to(frame, (B, S, int(k))).astype(dtype)
             total = np.zeros((B, int(k)))
+            if dtype == np.float64 and int(k) == S:
+                frames = _Frames(J @ Q)
+            else:
+                frames = None
+                Q, R = np.linalg.qr(J @ Q)
         elif J.shape != shape:
             raise NonSquareError(
                 f"jacobians at step {t} have shape {J.shape}, earlier steps {shape}"
             )
-        Q, R = np.linalg.qr(J @ Q)
+        elif frames is not None:
+            frames.push(J)
+        else:
+            Q, R = np.linalg.qr(J @ Q)
         if t < discard:
             continue
+        diag = frames.diagonal() if frames is not None else np.diagonal(R, axis1=1, axis2=2)
         with np.errstate(divide="ignore"):
-            total = total + np.log(np.abs(np.diagonal(R, axis1=1, axis2=2)))
+            total += np.log(np.abs(diag))
         count += 1
         running.append(total.mean(axis=0) / count)
     if Q is None:
