@@ -65,8 +65,10 @@ def execute(source: Path, out: Path, *, timeout: int = 600) -> tuple[Path, float
             kernel_name="python3",
             resources={"metadata": {"path": workdir}},
         )
+        # Figures are kept as inline images even when MPLBACKEND (e.g. Agg) is set around us.
+        env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
         try:
-            client.execute()
+            client.execute(env=env)
         finally:
             if manager.has_kernel:
                 manager.shutdown_kernel()

@@ -87,7 +87,7 @@ def _command_lines(name: str, command: Any, parent: Any) -> list[str]:
     """Write the reStructuredText of one command's section."""
     context = _context(command, name, parent)
     title = f"rnnscope {name}"
-    lines = [title, "-" * len(title), ""]
+    lines = [title, "~" * len(title), ""]
     help_text = (command.help or "").strip()
     if help_text:
         lines += [*help_text.splitlines(), ""]
@@ -110,7 +110,7 @@ def reference_lines() -> list[str]:
     """
     group = _command_tree()
     root = _context(group, "rnnscope")
-    lines = ["Global options", "--------------", ""]
+    lines = ["Global options", "~~~~~~~~~~~~~~", ""]
     lines += ["Given before the command name, e.g. ``rnnscope --debug analyze PATH``.", ""]
     lines += _table("option", _param_rows(group, root))
     for name in group.list_commands(root):
