@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnscope.settings import DynamicsSettings
+
 __all__ = [
     "DynamicsResult",
     "analyze_dynamics",
@@ -105,11 +107,11 @@ def dynamics_of_model(
     model: Any,
     *,
     task: Any = None,
-    lyapunov: int = 10,
-    fixed_points: bool = False,
-    samples: int = 32,
+    lyapunov: int = DynamicsSettings.lyapunov,
+    fixed_points: bool = DynamicsSettings.fixed_points,
+    samples: int = DynamicsSettings.samples,
     starts: int = 256,
-    seed: int = 0,
+    seed: int = DynamicsSettings.seed,
     progress: Callable[[str], None] | None = None,
 ) -> DynamicsResult:
     """Lyapunov exponents, gradient flow, fixed points and chain profile of one model.
@@ -192,10 +194,10 @@ def analyze_dynamics(
     path: str | Path,
     *,
     task: str | None = None,
-    lyapunov: int = 10,
-    fixed_points: bool = False,
-    samples: int = 32,
-    seed: int = 0,
+    lyapunov: int = DynamicsSettings.lyapunov,
+    fixed_points: bool = DynamicsSettings.fixed_points,
+    samples: int = DynamicsSettings.samples,
+    seed: int = DynamicsSettings.seed,
     progress: Callable[[str], None] | None = None,
 ) -> DynamicsResult:
     """Load a checkpoint and run :func:`dynamics_of_model` on it.

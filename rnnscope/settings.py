@@ -23,6 +23,7 @@ __all__ = [
     "TRANSIENT_STEPS",
     "AnalysisSettings",
     "AttackSettings",
+    "DynamicsSettings",
     "EvaluationSettings",
     "ReportSettings",
     "TrainSettings",
@@ -182,6 +183,33 @@ class AnalysisSettings:
     )
     grid: int = _setting(100, "Grid points per axis.")
     transient_steps: int = _setting(TRANSIENT_STEPS, "Largest power k of ‖W^k‖₂.")
+
+
+@dataclass(frozen=True)
+class DynamicsSettings:
+    """What ``rnnscope dynamics`` (and a sweep's ``[dynamics]`` table) computes.
+
+    Attributes
+    ----------
+    lyapunov : int
+        Number of leading Lyapunov exponents (0: none).
+    fixed_points : bool
+        Search fixed points at zero input.
+    samples : int
+        Input sequences driving the network.
+    seed : int
+        Seed of every random choice.
+
+    Examples
+    --------
+    >>> DynamicsSettings().lyapunov
+    10
+    """
+
+    lyapunov: int = _setting(10, "Number of leading Lyapunov exponents (0: none).")
+    fixed_points: bool = _setting(False, "Search fixed points at zero input.")
+    samples: int = _setting(32, "Input sequences.")
+    seed: int = _setting(0, "Seed of every random choice.")
 
 
 @dataclass(frozen=True)

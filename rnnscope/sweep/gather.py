@@ -18,7 +18,7 @@ from rnnscope.files import atomic_write_text
 from rnnscope.jsonio import dumps
 from rnnscope.options import eps_key
 from rnnscope.sweep.plan import RESULT_FILE, SweepPlan
-from rnnscope.sweep.point import SPECTRA_FIELDS
+from rnnscope.sweep.point import DYNAMICS_FIELDS, SPECTRA_FIELDS
 
 __all__ = [
     "CSV_FILE",
@@ -129,8 +129,9 @@ def csv_rows(gathered: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any
     (list of str, list of dict)
         Column names, and one dict per run (values not yet formatted): the point's id and
         status, its settings and model options, the training result, the principal matrix's
-        spectra, and per norm the clean and worst-case robust accuracy at every budget, eps50
-        and the area under the robust-accuracy curve.
+        spectra, per norm the clean and worst-case robust accuracy at every budget, eps50
+        and the area under the robust-accuracy curve, and the dynamics summary (top Lyapunov
+        exponent, gradient flow at the longest lag, chain-likeness, fixed points) where asked.
 
     Examples
     --------
@@ -151,6 +152,9 @@ def csv_rows(gathered: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any
         for norm in attack["norms"]:
             columns += [f"{norm}_clean_accuracy", f"{norm}_eps50", f"{norm}_auc"]
             columns += [f"{norm}_robust_{eps_key(e)}" for e in attack["eps"][norm]]
+    dynamics = evaluation.get("dynamics")
+    if dynamics is not None:
+        columns += list(DYNAMICS_FIELDS)
     columns.append("error")
     rows = []
     for run in runs:
@@ -177,6 +181,9 @@ def csv_rows(gathered: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any
                 for index, e in enumerate(attack["eps"][norm]):
                     value = curve[index] if index < len(curve) else None
                     row[f"{norm}_robust_{eps_key(e)}"] = value
+        if dynamics is not None:
+            summary = run.get("dynamics") or {}
+            row.update({key: summary.get(key) for key in DYNAMICS_FIELDS})
         rows.append(row)
     return columns, rows
 

@@ -362,7 +362,8 @@ def estimate_cost(
     For every distinct model (kind, hidden size, constraint) one training step on a batch is
     timed here, with one thread; training costs ``steps`` such steps plus the evaluations, and
     each attack budget costs ``attack.steps + 1`` forward-backward passes over the attacked
-    samples. Start-up, data loading and the analysis of the matrices are not included.
+    samples. Start-up, data loading, the analysis of the matrices and the dynamics are not
+    included.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Running one point of a sweep: train (resumable), analyze, attack, and write its result.
+"""Running one point of a sweep: train (resumable), analyze, attack, dynamics; write the result.
 
 :func:`run_point` is what a worker executes. It is idempotent: a point whose result is already
 written returns it, a finished training is not repeated, and an interrupted training resumes
@@ -19,7 +19,7 @@ from rnnscope.files import atomic_write_text
 from rnnscope.jsonio import dumps, jsonable
 from rnnscope.sweep.plan import RESULT_FILE, SweepPoint
 
-__all__ = ["POINT_FILE", "run_point"]
+__all__ = ["DYNAMICS_FIELDS", "POINT_FILE", "SPECTRA_FIELDS", "run_point"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,17 @@ SPECTRA_FIELDS = (
     "kreiss_lower_bound",
     "max_transient_growth",
     "power_converged",
+)
+
+#: Summary fields of the dynamics kept in the results (see :func:`_dynamics`).
+DYNAMICS_FIELDS = (
+    "top_exponent",
+    "top_exponent_stderr",
+    "gradient_flow_log10",
+    "gradient_flow_linear_log10",
+    "chain_like",
+    "fixed_points",
+    "stable_fixed_points",
 )
 
 
@@ -71,13 +82,14 @@ def run_point(
     root : str or path-like
         Sweep folder (``DIR``).
     evaluation : mapping
-        ``{"analyze": dict or None, "attack": dict or None}`` (:meth:`SweepSpec.evaluation`).
+        ``{"analyze": dict or None, "attack": dict or None}``, and ``"dynamics"`` when asked
+        for (:meth:`SweepSpec.evaluation`).
 
     Returns
     -------
     dict
         ``{"id", "status", "error", "settings", "evaluation", "train", "spectra",
-        "robustness"}``, as written to ``result.json``.
+        "robustness"}``, and ``"dynamics"`` when asked for, as written to ``result.json``.
 
     Examples
     --------
@@ -107,6 +119,8 @@ def run_point(
         "spectra": None,
         "robustness": None,
     }
+    if "dynamics" in evaluation:
+        result["dynamics"] = None
     with single_thread():
         try:
             result["train"] = _train(point, folder)
@@ -114,6 +128,8 @@ def run_point(
                 result["spectra"] = _analyze(folder, evaluation["analyze"])
             if evaluation.get("attack") is not None:
                 result["robustness"] = _attack(folder, evaluation["attack"])
+            if evaluation.get("dynamics") is not None:
+                result["dynamics"] = _dynamics(folder, evaluation["dynamics"])
         except _domain_errors() as exc:
             logger.warning("point %s failed: %s", point.id, exc)
             result["status"] = "failed"
@@ -219,3 +235,48 @@ def _attack(folder: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
             "auc": result["auc"],
         }
     return blocks
+
+
+def _dynamics(folder: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Summarise the dynamics of a trained point along its task's test inputs.
+
+    ``gradient_flow_log10`` is the median over the inputs of log10 ‖∂h_T/∂h_t‖₂ at the longest
+    lag T − t, ``gradient_flow_linear_log10`` the linear prediction log10 ‖W^(T−t)‖₂ at that lag;
+    the full spectrum and profiles are kept under ``detail``.
+    """
+    from rnnscope.dynamics import analyze_dynamics
+
+    summary = analyze_dynamics(
+        folder,
+        lyapunov=int(settings["lyapunov"]),
+        fixed_points=bool(settings["fixed_points"]),
+        samples=int(settings["samples"]),
+        seed=int(settings["seed"]),
+    ).summary
+    lyapunov = summary["lyapunov"] or {}
+    flow = summary["gradient_flow"]
+    chains = summary.get("chain_profile") or {}
+    points = summary.get("fixed_points")
+    stderr = lyapunov.get("stderr") or [None]
+    return {
+        "top_exponent": summary["top_exponent"],
+        "top_exponent_stderr": stderr[0],
+        "gradient_flow_log10": _last(flow.get("norm_median_log10")),
+        "gradient_flow_linear_log10": _last(flow.get("linear_log10")),
+        "chain_like": chains.get("chain_like"),
+        "fixed_points": None if points is None else len(points.get("points", [])),
+        "stable_fixed_points": None if points is None else _stable(points),
+        "detail": {
+            "lyapunov": {key: lyapunov.get(key) for key in ("exponents", "stderr", "k")},
+            "gradient_flow": flow,
+            "chain_profile": chains,
+        },
+    }
+
+
+def _last(values: Any) -> Any:
+    return values[-1] if isinstance(values, list) and values else None
+
+
+def _stable(points: Mapping[str, Any]) -> int:
+    return int((points.get("counts") or {}).get("stable", 0))

@@ -5,8 +5,9 @@
 holds the runs whose settings differ only in their seed; its figures are the sample mean and
 the sample standard deviation (ddof = 1; none for a single run) over the runs with a value.
 The figures show one point per run, coloured by init: test accuracy against the Henrici
-departure from normality, the spectral radius, the spectral norm and eps50 of each attacked
-norm. The files depend only on ``results.json``: the same sweep gives byte-identical reports.
+departure from normality, the spectral radius, the spectral norm, eps50 of each attacked
+norm and, when the sweep computed dynamics, the top Lyapunov exponent. The files depend only
+on ``results.json``: the same sweep gives byte-identical reports.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnscope.jsonio import dumps
+from rnnscope.sweep.figures import scatter_figures
 from rnnscope.sweep.gather import JSON_FILE, read_results
 
 __all__ = [
@@ -31,8 +33,6 @@ __all__ = [
     "render_sweep_markdown",
     "write_sweep_report",
 ]
-
-_SALT = "rnnscope-sweep"
 
 
 def is_sweep_dir(path: str | os.PathLike[str]) -> bool:
@@ -120,7 +120,7 @@ def _figure_file(figure: Mapping[str, Any]) -> str:
     return f"figures/{figure['name']}.svg"
 
 
-def _flat(run: Mapping[str, Any], norms: Sequence[str]) -> dict[str, Any]:
+def _flat(run: Mapping[str, Any], norms: Sequence[str], *, dynamics: bool) -> dict[str, Any]:
     train = run.get("train") or {}
     spectra = run.get("spectra") or {}
     robustness = run.get("robustness") or {}
@@ -136,10 +136,14 @@ def _flat(run: Mapping[str, Any], norms: Sequence[str]) -> dict[str, Any]:
         row[f"{norm}_clean_accuracy"] = block.get("clean_accuracy")
         row[f"{norm}_eps50"] = block.get("eps50")
         row[f"{norm}_auc"] = block.get("auc")
+    if dynamics:
+        row["top_exponent"] = (run.get("dynamics") or {}).get("top_exponent")
     return row
 
 
-def _metrics(norms: Sequence[str], metric_name: str) -> tuple[tuple[str, str], ...]:
+def _metrics(
+    norms: Sequence[str], metric_name: str, *, dynamics: bool
+) -> tuple[tuple[str, str], ...]:
     labels = [
         ("test_metric", f"test {metric_name}"),
         ("spectral_radius", "ρ(W)"),
@@ -154,6 +158,8 @@ def _metrics(norms: Sequence[str], metric_name: str) -> tuple[tuple[str, str], .
             (f"{norm}_eps50", f"{name} eps50"),
             (f"{norm}_auc", f"{name} AUC"),
         ]
+    if dynamics:
+        labels.append(("top_exponent", "top Lyapunov exp."))
     return tuple(labels)
 
 
@@ -210,6 +216,7 @@ def build_sweep_report(path: str | os.PathLike[str]) -> SweepReport:
     evaluation = data["sweep"].get("evaluation") or {}
     attack = evaluation.get("attack") or {}
     norms = list(attack.get("norms") or [])
+    dynamics = evaluation.get("dynamics") is not None
     runs = data["runs"]
     metric_name = next(
         (
@@ -219,7 +226,7 @@ def build_sweep_report(path: str | os.PathLike[str]) -> SweepReport:
         ),
         "accuracy",
     )
-    metrics = _metrics(norms, metric_name)
+    metrics = _metrics(norms, metric_name, dynamics=dynamics)
     groups: dict[str, dict[str, Any]] = {}
     flat_runs = []
     for run in runs:
@@ -241,7 +248,7 @@ def build_sweep_report(path: str | os.PathLike[str]) -> SweepReport:
         )
         group["seeds"].append(seed)
         if run["status"] == "ok":
-            row = _flat(run, norms)
+            row = _flat(run, norms, dynamics=dynamics)
             group["runs"] += 1
             group["_rows"].append(row)
             flat_runs.append(
@@ -257,7 +264,7 @@ def build_sweep_report(path: str | os.PathLike[str]) -> SweepReport:
         rows = group.pop("_rows")
         group["stats"] = {key: _stats([row[key] for row in rows]) for key, _ in metrics}
         finished.append(group)
-    figures = _figures(flat_runs, norms, metric_name)
+    figures = scatter_figures(flat_runs, norms, metric_name, dynamics=dynamics)
     return SweepReport(
         name=str(data["sweep"].get("name", "sweep")),
         source=str(path),
@@ -266,69 +273,6 @@ def build_sweep_report(path: str | os.PathLike[str]) -> SweepReport:
         runs=tuple(flat_runs),
         figures=tuple(figures),
     )
-
-
-def _figures(
-    runs: Sequence[Mapping[str, Any]], norms: Sequence[str], metric_name: str
-) -> list[dict[str, Any]]:
-    axes = [
-        ("henrici", "Henrici departure from normality", "accuracy_vs_henrici"),
-        ("spectral_radius", "spectral radius ρ(W)", "accuracy_vs_radius"),
-        ("spectral_norm", "spectral norm ‖W‖₂", "accuracy_vs_norm"),
-    ]
-    for norm in norms:
-        name = "L∞" if norm == "linf" else "L2"
-        axes.append(
-            (f"{norm}_eps50", f"{name} eps50 (robust accuracy halved)", f"accuracy_vs_eps50_{norm}")
-        )
-    return [_scatter(runs, x, label, name, metric_name) for x, label, name in axes]
-
-
-def _scatter(
-    runs: Sequence[Mapping[str, Any]], x: str, xlabel: str, name: str, metric_name: str
-) -> dict[str, Any]:
-    from rnnscope.figures import inline_svg, new_figure
-
-    inits = sorted({str(run["init"]) for run in runs})
-    fig, ax = new_figure(5.0, 3.6)
-    omitted = 0
-    cmap = _palette(len(inits))
-    for index, init in enumerate(inits):
-        points = [
-            (float(run[x]), float(run["test_metric"]))
-            for run in runs
-            if run["init"] == init
-            and isinstance(run.get(x), int | float)
-            and isinstance(run.get("test_metric"), int | float)
-            and math.isfinite(run[x])
-        ]
-        omitted += sum(1 for run in runs if run["init"] == init) - len(points)
-        if points:
-            xs, ys = zip(*points, strict=True)
-            ax.scatter(xs, ys, s=22, color=cmap[index], label=init, alpha=0.85, edgecolors="none")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"test {metric_name}")
-    ax.grid(True, alpha=0.3)
-    if inits:
-        ax.legend(title="init", fontsize="small", loc="best")
-    title = f"test {metric_name} vs {xlabel.split(' (')[0]}"
-    ax.set_title(title, fontsize="medium")
-    svg = inline_svg(fig, salt=f"{_SALT}-{name}")
-    return {
-        "name": name,
-        "title": title,
-        "x": x,
-        "y": "test_metric",
-        "omitted": omitted,
-        "svg": svg,
-    }
-
-
-def _palette(count: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10"]
-    return [cmap(index % 10) for index in range(count)]
 
 
 def _number(value: Any) -> str:

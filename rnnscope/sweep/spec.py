@@ -37,6 +37,12 @@ A SPEC has these tables (every key is optional unless marked)::
     steps = 20
     seed = 0
 
+    [dynamics]                            # present: Lyapunov exponents etc. of every point
+    lyapunov = 10                         # leading exponents
+    fixed_points = false
+    samples = 32
+
+Every key left out takes the default of the matching command (:mod:`rnnscope.settings`).
 The point settings are ``kind``, ``hidden``, ``lr``, ``seed``, ``constrain`` (``"none"``,
 ``"radius"`` or ``"norm"``), ``init`` and any model option; each may be given once, either as a
 scalar in ``[model]`` or as a list in ``[grid]``. An ``init`` entry of the grid is a name or a
@@ -47,166 +53,57 @@ only, so ``chain`` can sweep ``alpha`` while ``orthogonal`` sweeps ``scale``.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnscope.settings import TrainSettings
+from rnnscope.sweep._values import (
+    Where,
+    check_keys,
+    integer,
+    option_value,
+    positive,
+    show,
+    table,
+    unique,
+)
+from rnnscope.sweep.budgets import (
+    AnalyzeSettings,
+    AttackSettings,
+    DynamicsBudget,
+    TrainBudget,
+    parse_analyze,
+    parse_attack,
+    parse_dynamics,
+    parse_train,
+)
 from rnnscope.sweep.errors import SweepSpecError
 
 __all__ = [
     "DEFAULTS",
     "AnalyzeSettings",
     "AttackSettings",
+    "DynamicsBudget",
     "SweepSpec",
     "TrainBudget",
     "load_spec",
     "parse_spec",
 ]
 
-#: Defaults of the point settings not given in a SPEC.
-DEFAULTS: dict[str, Any] = {"hidden": 64, "lr": 1e-3, "seed": 0, "constrain": None}
+#: Defaults of the point settings not given in a SPEC (those of ``rnnscope train``).
+DEFAULTS: dict[str, Any] = {
+    "hidden": TrainSettings.hidden,
+    "lr": TrainSettings.lr,
+    "seed": TrainSettings.seed,
+    "constrain": None,
+}
 
-_SECTIONS = ("name", "task", "model", "grid", "train", "analyze", "attack")
+_SECTIONS = ("name", "task", "model", "grid", "train", "analyze", "attack", "dynamics")
 _CONSTRAIN = {"none": None, "radius": "radius", "norm": "norm"}
-_NORMS = ("linf", "l2")
-
-
-@dataclass(frozen=True)
-class TrainBudget:
-    """Training settings shared by every point.
-
-    Attributes
-    ----------
-    steps : int
-        Optimizer steps.
-    batch_size : int
-        Sequences per batch.
-    clip : float or None
-        Gradient-norm clipping.
-    lr_orth : float or None
-        Learning rate of orthogonal parameters (default: a tenth of ``lr``).
-
-    Examples
-    --------
-    >>> TrainBudget().steps
-    1000
-    """
-
-    steps: int = 1000
-    batch_size: int = 32
-    clip: float | None = None
-    lr_orth: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings.
-
-        Returns
-        -------
-        dict
-            ``{"steps", "batch_size", "clip", "lr_orth"}``.
-        """
-        return {
-            "steps": self.steps,
-            "batch_size": self.batch_size,
-            "clip": self.clip,
-            "lr_orth": self.lr_orth,
-        }
-
-
-@dataclass(frozen=True)
-class AnalyzeSettings:
-    """What the analysis of every point computes.
-
-    Attributes
-    ----------
-    eps : tuple of float
-        Perturbation sizes of the pseudospectral radius.
-
-    Examples
-    --------
-    >>> AnalyzeSettings().eps
-    (0.001, 0.01, 0.1)
-    """
-
-    eps: tuple[float, ...] = field(default_factory=lambda: tuple(_analysis_default("eps")))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings.
-
-        Returns
-        -------
-        dict
-            ``{"eps"}``.
-        """
-        return {"eps": list(self.eps)}
-
-
-def _analysis_default(name: str) -> Any:
-    from rnnscope.settings import AnalysisSettings
-
-    return getattr(AnalysisSettings(), name)
-
-
-def _evaluation_default(name: str) -> Any:
-    from rnnscope.settings import EvaluationSettings
-
-    return getattr(EvaluationSettings(), name)
-
-
-@dataclass(frozen=True)
-class AttackSettings:
-    """What the attack of every point runs (see :func:`rnnscope.evaluation.attack_checkpoint`).
-
-    Attributes
-    ----------
-    norms : tuple of str
-        Threat models, ``"linf"`` and/or ``"l2"``.
-    eps : dict
-        Budgets per norm.
-    attacks : tuple of str
-        Attack names.
-    samples : int
-        Test sequences attacked.
-    steps : int
-        Iterations of the iterative attacks.
-    seed : int
-        Seed of the random starts.
-
-    Examples
-    --------
-    >>> AttackSettings().norms
-    ('linf', 'l2')
-    """
-
-    norms: tuple[str, ...] = _NORMS
-    eps: dict[str, tuple[float, ...]] = field(
-        default_factory=lambda: {n: tuple(_evaluation_default(f"{n}_eps")) for n in _NORMS}
-    )
-    attacks: tuple[str, ...] = field(default_factory=lambda: tuple(_evaluation_default("attacks")))
-    samples: int = 128
-    steps: int = 20
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings.
-
-        Returns
-        -------
-        dict
-            ``{"norms", "eps": {norm: [...]}, "attacks", "samples", "steps", "seed"}``.
-        """
-        return {
-            "norms": list(self.norms),
-            "eps": {norm: list(self.eps[norm]) for norm in self.norms},
-            "attacks": list(self.attacks),
-            "samples": self.samples,
-            "steps": self.steps,
-            "seed": self.seed,
-        }
 
 
 @dataclass(frozen=True)
@@ -233,6 +130,8 @@ class SweepSpec:
         Analysis of every point, or ``None`` when not asked for.
     attack : AttackSettings or None
         Attack of every point, or ``None`` when not asked for.
+    dynamics : DynamicsBudget or None
+        Dynamics of every point, or ``None`` when not asked for.
 
     Examples
     --------
@@ -250,19 +149,24 @@ class SweepSpec:
     train: TrainBudget
     analyze: AnalyzeSettings | None
     attack: AttackSettings | None
+    dynamics: DynamicsBudget | None = None
 
     def evaluation(self) -> dict[str, Any]:
-        """Return the settings of the per-point analysis and attack, as stored with results.
+        """Return the settings of what runs on every trained point, as stored with results.
 
         Returns
         -------
         dict
-            ``{"analyze": dict or None, "attack": dict or None}``.
+            ``{"analyze": dict or None, "attack": dict or None}``, and ``"dynamics"`` when the
+            SPEC asks for it (so the results of a sweep without dynamics stay as they were).
         """
-        return {
+        settings: dict[str, Any] = {
             "analyze": None if self.analyze is None else self.analyze.to_dict(),
             "attack": None if self.attack is None else self.attack.to_dict(),
         }
+        if self.dynamics is not None:
+            settings["dynamics"] = self.dynamics.to_dict()
+        return settings
 
     def combinations(self) -> list[dict[str, Any]]:
         """Every combination of the grid merged into the fixed settings, in grid order.
@@ -364,7 +268,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> SweepSpec:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SweepSpecError(f"{source}: invalid TOML: {exc}") from None
-    where = _Where(source)
+    where = Where(source)
     unknown = sorted(set(doc) - set(_SECTIONS))
     if unknown:
         raise where.error(
@@ -372,10 +276,10 @@ def parse_spec(text: str, *, source: str = "<spec>") -> SweepSpec:
         )
     name = doc.get("name", Path(source).stem)
     if not isinstance(name, str) or not name.strip():
-        raise where.error("name must be a non-empty string, got " + _show(name))
+        raise where.error("name must be a non-empty string, got " + show(name))
     task, task_params = _task(doc, where)
-    model = _table(doc, "model", where)
-    grid = _table(doc, "grid", where)
+    model = table(doc, "model", where)
+    grid = table(doc, "grid", where)
     twice = sorted(set(model) & set(grid))
     if twice:
         raise where.error(
@@ -391,7 +295,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> SweepSpec:
         values = grid[key]
         at = where.at(f"grid.{key}")
         if not isinstance(values, list):
-            raise at.error(f"must be a list of values to sweep, got {_show(values)}")
+            raise at.error(f"must be a list of values to sweep, got {show(values)}")
         if not values:
             raise at.error("is an empty list, so the sweep has no points", bare=True)
         if key == "init":
@@ -401,7 +305,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> SweepSpec:
             checked = expanded
         else:
             checked = [_fixed_value(key, value, at) for value in values]
-        axes.append((key, tuple(_unique(checked, at))))
+        axes.append((key, tuple(unique(checked, at))))
     if "kind" not in fixed and "kind" not in grid:
         raise where.error("no model kind: set kind in [model] or a list of kinds in [grid]")
     return SweepSpec(
@@ -411,31 +315,11 @@ def parse_spec(text: str, *, source: str = "<spec>") -> SweepSpec:
         task_params=task_params,
         fixed=fixed,
         axes=tuple(axes),
-        train=_train(doc, where),
-        analyze=_analyze(doc, where),
-        attack=_attack(doc, where),
+        train=parse_train(doc, where),
+        analyze=parse_analyze(doc, where),
+        attack=parse_attack(doc, where),
+        dynamics=parse_dynamics(doc, where),
     )
-
-
-class _Where:
-    """A location in the SPEC for error messages."""
-
-    def __init__(self, source: str, key: str | None = None) -> None:
-        self.source = source
-        self.key = key
-
-    def at(self, key: str) -> _Where:
-        return _Where(self.source, key)
-
-    def error(self, message: str, *, bare: bool = False) -> SweepSpecError:
-        if self.key is None:
-            return SweepSpecError(f"{self.source}: {message}")
-        sep = " " if bare else ": "
-        return SweepSpecError(f"{self.source}: {self.key}{sep}{message}")
-
-
-def _show(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
 
 
 def _axis_order(key: str) -> tuple[int, str]:
@@ -443,117 +327,51 @@ def _axis_order(key: str) -> tuple[int, str]:
     return (order.get(key, 3), key)
 
 
-def _unique(values: Sequence[Any], where: _Where) -> list[Any]:
-    seen: list[Any] = []
-    for value in values:
-        if value in seen:
-            raise where.error(f"lists {value!r} twice")
-        seen.append(value)
-    return seen
-
-
-def _table(doc: Mapping[str, Any], name: str, where: _Where) -> dict[str, Any]:
-    table = doc.get(name, {})
-    if not isinstance(table, dict):
-        raise where.at(name).error(f"must be a table ([{name}]), got {_show(table)}")
-    return table
-
-
-def _check_keys(table: Mapping[str, Any], allowed: Sequence[str], where: _Where) -> None:
-    unknown = sorted(set(table) - set(allowed))
-    if unknown:
-        raise where.error(
-            f"unknown key(s) {', '.join(map(repr, unknown))}; expected {', '.join(allowed)}"
-        )
-
-
-def _task(doc: Mapping[str, Any], where: _Where) -> tuple[str, dict[str, Any]]:
+def _task(doc: Mapping[str, Any], where: Where) -> tuple[str, dict[str, Any]]:
     if "task" not in doc:
         raise where.error("no [task] table; give at least its name, e.g. name = 'digits'")
-    table = _table(doc, "task", where)
-    _check_keys(table, ("name", "params"), where.at("task"))
-    name = table.get("name")
+    given = table(doc, "task", where)
+    check_keys(given, ("name", "params"), where.at("task"))
+    name = given.get("name")
     if not isinstance(name, str) or not name:
-        raise where.at("task.name").error(f"must be a task name, got {_show(name)}")
-    params = table.get("params", {})
+        raise where.at("task.name").error(f"must be a task name, got {show(name)}")
+    params = given.get("params", {})
     if not isinstance(params, dict):
-        raise where.at("task.params").error(f"must be a table, got {_show(params)}")
+        raise where.at("task.params").error(f"must be a table, got {show(params)}")
     return name, dict(params)
 
 
-def _integer(value: Any, where: _Where, *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise where.error(f"must be an integer, got {_show(value)}")
-    if value < low:
-        raise where.error(f"must be >= {low}, got {value}")
-    return int(value)
-
-
-def _positive(value: Any, where: _Where) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise where.error(f"must be a number, got {_show(value)}")
-    if not math.isfinite(value) or value <= 0:
-        raise where.error(f"must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _numbers(value: Any, where: _Where) -> tuple[float, ...]:
-    if not isinstance(value, list) or not value:
-        raise where.error(f"must be a non-empty list of numbers, got {_show(value)}")
-    return tuple(sorted({_positive(v, where) for v in value}))
-
-
-def _names(value: Any, where: _Where, choices: Sequence[str] | None = None) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value:
-        raise where.error(f"must be a non-empty list of names, got {_show(value)}")
-    names: list[str] = []
-    for item in value:
-        if not isinstance(item, str):
-            raise where.error(f"must be names, got {_show(item)}")
-        if choices is not None and item not in choices:
-            raise where.error(f"unknown {item!r}; expected one of {', '.join(choices)}")
-        if item not in names:
-            names.append(item)
-    return tuple(names)
-
-
-def _option_value(value: Any, where: _Where) -> Any:
-    if isinstance(value, bool | str | int | float):
-        return value
-    raise where.error(f"must be a number, string or boolean, got {_show(value)}")
-
-
-def _fixed_value(key: str, value: Any, where: _Where) -> Any:
+def _fixed_value(key: str, value: Any, where: Where) -> Any:
     """Check one value of a point setting (``init`` gives a dict of model options)."""
     if key == "kind":
         if not isinstance(value, str) or not value:
-            raise where.error(f"must be a model kind name, got {_show(value)}")
+            raise where.error(f"must be a model kind name, got {show(value)}")
         return value
     if key == "hidden":
-        return _integer(value, where, low=1)
+        return integer(value, where, low=1)
     if key == "seed":
-        return _integer(value, where, low=0)
+        return integer(value, where, low=0)
     if key == "lr":
-        return _positive(value, where)
+        return positive(value, where)
     if key == "constrain":
         if not isinstance(value, str) or value not in _CONSTRAIN:
-            raise where.error(f"must be one of none, radius, norm, got {_show(value)}")
+            raise where.error(f"must be one of none, radius, norm, got {show(value)}")
         return _CONSTRAIN[value]
     if key == "init":
         entries = _init_entries(value, where, allow_lists=False)
         return entries[0]
-    return _option_value(value, where)
+    return option_value(value, where)
 
 
-def _init_entries(entry: Any, where: _Where, *, allow_lists: bool = True) -> list[dict[str, Any]]:
+def _init_entries(entry: Any, where: Where, *, allow_lists: bool = True) -> list[dict[str, Any]]:
     """Expand one init entry (a name, or a table with a name and options) to option dicts."""
     if isinstance(entry, str) and entry:
         return [{"init": entry}]
     if not isinstance(entry, dict):
-        raise where.error(f"must be an init name or a table with a name, got {_show(entry)}")
+        raise where.error(f"must be an init name or a table with a name, got {show(entry)}")
     name = entry.get("name")
     if not isinstance(name, str) or not name:
-        raise where.error(f"needs name = '<init>', got {_show(name)}")
+        raise where.error(f"needs name = '<init>', got {show(name)}")
     keys = [key for key in entry if key != "name"]
     lists = []
     for key in keys:
@@ -564,71 +382,9 @@ def _init_entries(entry: Any, where: _Where, *, allow_lists: bool = True) -> lis
                 raise at.error("must be a single value in [model]; sweep lists in [grid]")
             if not value:
                 raise at.error("is an empty list, so the sweep has no points", bare=True)
-            lists.append(_unique([_option_value(v, at) for v in value], at))
+            lists.append(unique([option_value(v, at) for v in value], at))
         else:
-            lists.append([_option_value(value, at)])
+            lists.append([option_value(value, at)])
     return [
         {"init": name, **dict(zip(keys, combo, strict=True))} for combo in itertools.product(*lists)
     ]
-
-
-def _train(doc: Mapping[str, Any], where: _Where) -> TrainBudget:
-    table = _table(doc, "train", where)
-    _check_keys(table, ("steps", "batch_size", "clip", "lr_orth"), where.at("train"))
-    default = TrainBudget()
-    return TrainBudget(
-        steps=_integer(table.get("steps", default.steps), where.at("train.steps"), low=1),
-        batch_size=_integer(
-            table.get("batch_size", default.batch_size), where.at("train.batch_size"), low=1
-        ),
-        clip=None if "clip" not in table else _positive(table["clip"], where.at("train.clip")),
-        lr_orth=(
-            None
-            if "lr_orth" not in table
-            else _positive(table["lr_orth"], where.at("train.lr_orth"))
-        ),
-    )
-
-
-def _analyze(doc: Mapping[str, Any], where: _Where) -> AnalyzeSettings | None:
-    if "analyze" not in doc:
-        return None
-    table = _table(doc, "analyze", where)
-    _check_keys(table, ("eps",), where.at("analyze"))
-    default = AnalyzeSettings()
-    if "eps" not in table:
-        return default
-    return AnalyzeSettings(eps=_numbers(table["eps"], where.at("analyze.eps")))
-
-
-def _attack(doc: Mapping[str, Any], where: _Where) -> AttackSettings | None:
-    if "attack" not in doc:
-        return None
-    table = _table(doc, "attack", where)
-    allowed = ("norms", "linf_eps", "l2_eps", "attacks", "samples", "steps", "seed")
-    _check_keys(table, allowed, where.at("attack"))
-    default = AttackSettings()
-    norms = default.norms
-    if "norms" in table:
-        norms = _names(table["norms"], where.at("attack.norms"), _NORMS)
-    eps = {
-        norm: (
-            _numbers(table[f"{norm}_eps"], where.at(f"attack.{norm}_eps"))
-            if f"{norm}_eps" in table
-            else default.eps[norm]
-        )
-        for norm in norms
-    }
-    attacks = default.attacks
-    if "attacks" in table:
-        from rnnscope.attack import known_attacks
-
-        attacks = _names(table["attacks"], where.at("attack.attacks"), known_attacks())
-    return AttackSettings(
-        norms=norms,
-        eps=eps,
-        attacks=attacks,
-        samples=_integer(table.get("samples", default.samples), where.at("attack.samples"), low=1),
-        steps=_integer(table.get("steps", default.steps), where.at("attack.steps"), low=1),
-        seed=_integer(table.get("seed", default.seed), where.at("attack.seed"), low=0),
-    )

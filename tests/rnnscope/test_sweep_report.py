@@ -141,3 +141,17 @@ def test_sweep_folder_with_checkpoints_is_one_error(
     result = invoke(["report", sweep_dir, tiny_rnn, "--out", tmp_path / "r"])
     assert_bad_input(result, "sweep folder")
     assert not (tmp_path / "r").exists()
+
+
+def test_sweep_with_dynamics_gets_the_lyapunov_column_and_figure(sweep_dir: Path) -> None:
+    data = json.loads((sweep_dir / "results.json").read_text())
+    data["sweep"]["evaluation"]["dynamics"] = {"lyapunov": 2}
+    for index, run in enumerate(data["runs"]):
+        run["dynamics"] = {"top_exponent": -0.1 * index} if run["status"] == "ok" else None
+    (sweep_dir / "results.json").write_text(json.dumps(data))
+    report = build_sweep_report(sweep_dir)
+    assert ("top_exponent", "top Lyapunov exp.") in report.metrics
+    chain = report.groups[0]
+    assert chain["stats"]["top_exponent"]["mean"] == pytest.approx(-0.1)  # runs 0, 1, 2
+    figure = {f["name"]: f for f in report.figures}["accuracy_vs_lyapunov"]
+    assert figure["x"] == "top_exponent" and figure["omitted"] == 0

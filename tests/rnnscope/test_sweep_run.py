@@ -231,3 +231,29 @@ def test_diverging_point_is_recorded_as_failed(tmp_path: Path) -> None:
     assert rows[1]["status"] == "failed" and "diverge" in rows[1]["error"].lower()
     # a recorded failure is final: the rerun skips it
     assert run_sweep(plan, tmp_path, in_process=True).skipped == 2
+
+
+def test_dynamics_summary_reaches_the_rows(tmp_path: Path) -> None:
+    from rnnscope.dynamics import analyze_dynamics
+
+    spec = parse_spec(
+        "[task]\nname = 'digits'\nparams = { permuted = true }\n"
+        "[model]\nkind = 'rnn'\nhidden = 6\n[grid]\nseed = [0, 1]\n[train]\nsteps = 3\n"
+        "[dynamics]\nlyapunov = 3\nsamples = 4\n"
+    )
+    plan = plan_sweep(spec)
+    outcome = run_sweep(plan, tmp_path, in_process=True)
+    assert set(outcome.statuses.values()) == {"ok"}
+    rows = _rows(tmp_path / "results.csv")
+    assert {"top_exponent", "gradient_flow_log10", "chain_like", "stable_fixed_points"} <= set(
+        rows[0]
+    )
+    for point, row in zip(plan.points, rows, strict=True):
+        direct = analyze_dynamics(tmp_path / "runs" / point.id, lyapunov=3, samples=4).summary
+        assert float(row["top_exponent"]) == direct["top_exponent"]
+        assert float(row["gradient_flow_log10"]) == direct["gradient_flow"]["norm_median_log10"][-1]
+        assert row["fixed_points"] == ""  # not asked for
+    results = json.loads((tmp_path / "results.json").read_text())
+    detail = results["runs"][0]["dynamics"]["detail"]["lyapunov"]
+    assert len(detail["exponents"]) == 3
+    assert detail["exponents"] == sorted(detail["exponents"], reverse=True)

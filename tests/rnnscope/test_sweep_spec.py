@@ -206,3 +206,61 @@ def test_importing_rnnscope_does_not_import_dask() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_defaults_are_those_of_the_commands() -> None:
+    from rnnscope.settings import DynamicsSettings, EvaluationSettings, TrainSettings
+    from rnnscope.sweep.spec import DEFAULTS
+
+    spec = parse_spec(
+        "[task]\nname = 'digits'\n[model]\nkind = 'rnn'\n[analyze]\n[attack]\n[dynamics]\n"
+    )
+    train, evaluation = TrainSettings(), EvaluationSettings()
+    point = spec.combinations()[0]
+    assert (point["hidden"], point["lr"], point["seed"]) == (train.hidden, train.lr, train.seed)
+    assert DEFAULTS["hidden"] == train.hidden
+    assert (spec.train.steps, spec.train.batch_size) == (train.steps, train.batch_size)
+    assert spec.attack is not None and spec.dynamics is not None
+    assert spec.attack.eps["linf"] == tuple(evaluation.linf_eps)
+    assert spec.attack.eps["l2"] == tuple(evaluation.l2_eps)
+    assert (spec.attack.samples, spec.attack.steps) == (evaluation.samples, evaluation.steps)
+    assert spec.attack.attacks == tuple(evaluation.attacks)
+    assert spec.dynamics.to_dict() == {
+        "lyapunov": DynamicsSettings().lyapunov,
+        "fixed_points": DynamicsSettings().fixed_points,
+        "samples": DynamicsSettings().samples,
+        "seed": DynamicsSettings().seed,
+    }
+
+
+def test_dynamics_table_is_stored_only_when_asked_for() -> None:
+    plain = parse_spec("[task]\nname = 'digits'\n[model]\nkind = 'rnn'\n")
+    assert plain.dynamics is None and "dynamics" not in plain.evaluation()
+    spec = parse_spec(
+        "[task]\nname = 'digits'\n[model]\nkind = 'rnn'\n"
+        "[dynamics]\nlyapunov = 3\nfixed_points = true\nsamples = 8\nseed = 2\n"
+    )
+    assert spec.evaluation()["dynamics"] == {
+        "lyapunov": 3,
+        "fixed_points": True,
+        "samples": 8,
+        "seed": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "fragments"),
+    [
+        ("lyapunov = 0", ["dynamics.lyapunov", ">= 1"]),
+        ("lyapunov = 2.5", ["dynamics.lyapunov", "integer"]),
+        ("fixed_points = 'yes'", ["dynamics.fixed_points", "true or false"]),
+        ("samples = 0", ["dynamics.samples", ">= 1"]),
+        ("exponents = 3", ["'exponents'", "lyapunov"]),
+    ],
+)
+def test_malformed_dynamics_tables(table: str, fragments: list[str]) -> None:
+    text = "[task]\nname = 'digits'\n[model]\nkind = 'rnn'\n[dynamics]\n" + table + "\n"
+    with pytest.raises(SweepSpecError) as info:
+        parse_spec(text, source="s.toml")
+    for fragment in fragments:
+        assert fragment in str(info.value), str(info.value)
