@@ -32,9 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import scipy.cluster.hierarchy
 import scipy.linalg
-import scipy.spatial.distance
 from numpy.typing import ArrayLike, NDArray
 
 from spectra._arguments import check_count
@@ -170,6 +168,10 @@ def _candidates(lam: NDArray[np.complex128], frobenius: float, real: bool) -> li
     far = 2.0 * frobenius if frobenius > 0 else 2.0
     if n == 1:
         return [_Candidate(complex(lam[0]), 1, 1e-3 * far, OUTER * far)]
+    # imported here: scipy.cluster costs most of the import time of the package
+    import scipy.cluster.hierarchy
+    import scipy.spatial.distance
+
     points = np.column_stack([lam.real, lam.imag])
     tree = scipy.cluster.hierarchy.linkage(scipy.spatial.distance.pdist(points), method="single")
     members: dict[int, NDArray[np.intp]] = {i: np.array([i]) for i in range(n)}
