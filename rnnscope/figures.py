@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -288,8 +288,10 @@ def plot_robustness(
     title: str,
     xlabel: str = "epsilon",
     clean: float | None = None,
+    bands: Mapping[str, Sequence[Sequence[float] | None]] | None = None,
+    clean_band: Sequence[float] | None = None,
 ) -> Axes:
-    """Plot accuracy against perturbation size for several curves.
+    """Plot accuracy against perturbation size for several curves, with interval bands.
 
     Parameters
     ----------
@@ -303,6 +305,11 @@ def plot_robustness(
         Label of the x axis.
     clean : float, optional
         Clean accuracy, drawn at ``eps = 0`` of every curve and as a dotted line.
+    bands : mapping of str to sequence of (lo, hi), optional
+        Label -> a 95 % interval per x value (``None`` entries are skipped), drawn as a shaded
+        band around that curve.
+    clean_band : (lo, hi), optional
+        Interval of the clean accuracy, the band's value at ``eps = 0``.
 
     Returns
     -------
@@ -312,9 +319,13 @@ def plot_robustness(
     Examples
     --------
     >>> fig, ax = new_figure()
-    >>> _ = plot_robustness(ax, {"pgd": ([0.1, 0.2], [0.5, 0.2])}, title="Linf", clean=0.9)
+    >>> _ = plot_robustness(ax, {"pgd": ([0.1, 0.2], [0.5, 0.2])}, title="Linf", clean=0.9,
+    ...                     bands={"pgd": [(0.4, 0.6), (0.1, 0.3)]}, clean_band=(0.8, 0.95))
+    >>> len(ax.collections)
+    1
     """
     markers = "osD^v<>px*"
+    bands = bands or {}
     for index, (label, (xs, ys)) in enumerate(curves.items()):
         points = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True) if y is not None]
         if clean is not None:
@@ -322,13 +333,39 @@ def plot_robustness(
         if not points:
             continue
         px, py = zip(*points, strict=True)
-        ax.plot(px, py, marker=markers[index % len(markers)], label=label, linewidth=1.5)
+        (line,) = ax.plot(px, py, marker=markers[index % len(markers)], label=label, linewidth=1.5)
+        if label in bands:
+            _band(ax, xs, bands[label], clean_band if clean is not None else None, line)
     if clean is not None:
         ax.axhline(clean, color="0.6", linestyle=":", linewidth=1)
     _accuracy_axes(ax, xlabel=xlabel, title=title)
     if curves:
         ax.legend(fontsize="small")
     return ax
+
+
+def _band(
+    ax: Axes,
+    xs: Sequence[float],
+    intervals: Sequence[Sequence[float] | None],
+    first: Sequence[float] | None,
+    line: Any,
+) -> None:
+    """Shade the intervals of one curve in its colour (``first`` at x = 0 when given)."""
+    spans = [(float(x), b) for x, b in zip(xs, intervals, strict=False) if b is not None]
+    if first is not None:
+        spans = [(0.0, first), *spans]
+    if not spans:
+        return
+    bx = [x for x, _ in spans]
+    ax.fill_between(
+        bx,
+        [float(b[0]) for _, b in spans],
+        [float(b[1]) for _, b in spans],
+        color=line.get_color(),
+        alpha=0.15,
+        linewidth=0,
+    )
 
 
 def plot_weight_noise(

@@ -124,6 +124,32 @@ class NormRobustness:
             out.append(("certified", certified))
         return out
 
+    def bands(self) -> dict[str, list[tuple[float, float]]]:
+        """95 % Wilson intervals of the drawn curves (worst case and random noise), per budget.
+
+        Returns
+        -------
+        dict of str to list of (float, float)
+            Keyed by the labels of :meth:`curves`; a curve without intervals is left out.
+        """
+        out = {}
+        for label, result in (("worst case", self.adversarial), ("random noise", self.noise)):
+            robust = (getattr(result, "intervals", None) or {}).get("robust")
+            if robust:
+                out[label] = [(float(lo), float(hi)) for lo, hi in robust]
+        return out
+
+    def clean_band(self) -> tuple[float, float] | None:
+        """95 % Wilson interval of the clean accuracy, ``None`` when not computed.
+
+        Returns
+        -------
+        (float, float) or None
+            ``(lo, hi)``.
+        """
+        band = (getattr(self.adversarial, "intervals", None) or {}).get("clean")
+        return None if not band else (float(band[0]), float(band[1]))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready block of ``report.json`` (``robustness.linf`` or ``robustness.l2``).
 
@@ -424,6 +450,8 @@ class AttackRun:
     transfer : attacks.TransferMatrix or None
         Adversarials of this and the other checkpoints evaluated on each other
         (``--transfer``).
+    hidden_state : attacks.HiddenStateCurve or None
+        Accuracy with the hidden state perturbed at one step (``--hidden-state``).
     """
 
     source: str
@@ -434,6 +462,7 @@ class AttackRun:
     seed: int
     windows: attacks.TimeWindows | None = field(default=None, repr=False)
     transfer: attacks.TransferMatrix | None = field(default=None, repr=False)
+    hidden_state: attacks.HiddenStateCurve | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``rnnscope attack --json`` object.
@@ -443,7 +472,8 @@ class AttackRun:
         dict
             ``{"source", "task": {"name", "params"}, "norm", "eps", "samples", "steps",
             "seed", "clean_accuracy", "robust_accuracy": {attack or "worst": [...]}, "eps50",
-            "auc", "strength", "intervals", "notes", "time_windows", "transfer"}``.
+            "auc", "strength", "intervals", "notes", "time_windows", "transfer",
+            "hidden_state"}``.
         """
         curve = self.curve
         robust = {name: _floats(values) for name, values in curve.per_attack.items()}
@@ -465,4 +495,5 @@ class AttackRun:
             "notes": dict(getattr(curve, "notes", {}) or {}),
             "time_windows": None if self.windows is None else _finite(self.windows.to_dict()),
             "transfer": None if self.transfer is None else self.transfer.to_dict(),
+            "hidden_state": None if self.hidden_state is None else self.hidden_state.to_dict(),
         }

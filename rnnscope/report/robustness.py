@@ -179,11 +179,14 @@ class RobustnessSection(Section):
                 title=f"{label} robustness",
                 xlabel=f"{label} budget ε",
                 clean=result.clean_accuracy,
+                bands=block.bands(),
+                clean_band=block.clean_band(),
             )
             made.append(
                 (
                     f"robustness-{norm}",
-                    f"accuracy under {label} attacks, random noise and certification",
+                    f"accuracy under {label} attacks, random noise and certification "
+                    "(shaded: 95 % Wilson intervals)",
                     fig,
                 )
             )
