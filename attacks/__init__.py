@@ -18,6 +18,8 @@ and sample count.
 * :func:`sanity` -- checks for weak attacks, gradient masking, unsound bounds.
 * :func:`time_windows`, :func:`transfer` -- where in time a sequence is fragile, and how
   adversarials carry over between models.
+* :func:`hidden_state` -- accuracy when the hidden state after one step is moved by a
+  relative size delta (random and adversarial directions).
 * :func:`wilson` -- the 95 % interval attached to every accuracy.
 """
 
@@ -29,6 +31,7 @@ from attacks.errors import (
     UnknownAttackError,
     UnsupportedModelError,
 )
+from attacks.hidden import HiddenStateCurve, hidden_state
 from attacks.intervals import bootstrap, wilson
 from attacks.minimal import MINIMAL_ENSEMBLE, MinimalPerturbation, minimal_perturbation
 from attacks.random_noise import DISTRIBUTIONS, NoiseCurve, noise
@@ -54,6 +57,7 @@ __all__ = [
     "AttacksError",
     "CertifiedRadius",
     "Check",
+    "HiddenStateCurve",
     "MinimalPerturbation",
     "NoiseCurve",
     "RobustnessCurve",
@@ -69,6 +73,7 @@ __all__ = [
     "certified_radius",
     "default_attacks",
     "has_modrelu",
+    "hidden_state",
     "minimal_perturbation",
     "noise",
     "sanity",

@@ -69,6 +69,8 @@ def attack_checkpoint(
     strength: str = _ATTACK.strength,
     windows: int | None = None,
     transfer: Sequence[str | os.PathLike[str]] = (),
+    hidden_deltas: Sequence[float] = (),
+    hidden_step: int | None = None,
 ) -> AttackRun:
     """Robust accuracy of a checkpoint under input attacks (``rnnscope attack``).
 
@@ -92,6 +94,17 @@ def attack_checkpoint(
         Seed of the random starts.
     max_size : int or None, optional
         Size limit of :func:`models.load` (largest hidden size).
+    strength : {"quick", "standard", "thorough"}, optional
+        Budgets of the default ensemble.
+    windows : int, optional
+        Also attack each of this many windows of time steps alone (at the largest budget).
+    transfer : sequence of path, optional
+        Other checkpoints on the same task: transfer matrix of adversarials.
+    hidden_deltas : sequence of float, optional
+        Relative sizes of a hidden-state perturbation (:func:`attacks.hidden_state`); none: not
+        measured.
+    hidden_step : int, optional
+        Step whose hidden state is perturbed (default: the middle one).
 
     Returns
     -------
@@ -125,6 +138,11 @@ def attack_checkpoint(
     model = loaded_model(checkpoint)
     task_obj = task_of(checkpoint, task)
     x, y = evaluation_samples(task_obj, samples)
+    hidden_result = None
+    if hidden_deltas:  # first: a bad --hidden-step fails before the long attacks
+        hidden_result = attacks_lib.hidden_state(
+            model, x, y, deltas=list(hidden_deltas), step=hidden_step, strength=strength, seed=seed
+        )
     curve = attacks_lib.adversarial(
         model,
         x,
@@ -163,4 +181,5 @@ def attack_checkpoint(
         seed=seed,
         windows=window_result,
         transfer=transfer_result,
+        hidden_state=hidden_result,
     )

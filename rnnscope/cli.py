@@ -422,6 +422,22 @@ def _attack_command(
             help="Other checkpoint on the same task (repeatable): transfer matrix of adversarials.",
         ),
     ] = None,
+    hidden_state: Annotated[
+        str | None,
+        typer.Option(
+            "--hidden-state",
+            help="Comma-separated relative sizes delta of a hidden-state perturbation "
+            "(||dh|| = delta ||h_t||): accuracy along random and adversarial directions.",
+        ),
+    ] = None,
+    hidden_step: Annotated[
+        int | None,
+        typer.Option(
+            "--hidden-step",
+            help="Step t whose hidden state --hidden-state perturbs (0-based, negative from the "
+            "end; default: the middle step).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     max_size: _MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
@@ -433,6 +449,13 @@ def _attack_command(
     names = parse_names(attacks_, name="--attacks", choices=known_attacks())
     strength = parse_choice(strength, name="--strength", choices=_STRENGTHS)
     _require_input(path)
+    deltas = (
+        []
+        if hidden_state is None
+        else parse_floats(hidden_state, name="--hidden-state", allow_zero=True)
+    )
+    if hidden_step is not None and hidden_state is None:
+        raise BadOptionError("--hidden-step needs --hidden-state")
     for other in transfer or ():
         _require_input(other)
     result = attack_checkpoint(
@@ -448,6 +471,8 @@ def _attack_command(
         strength=strength,
         windows=windows,
         transfer=[str(p) for p in transfer or ()],
+        hidden_deltas=deltas,
+        hidden_step=hidden_step,
     )
     if as_json:
         from rnnscope.jsonio import dumps

@@ -195,6 +195,35 @@ def print_attack(console: Any, result: AttackRun | Mapping[str, Any]) -> None:
             grid.add_row(_show(str(name)), *(fmt(a) for a in row))
         console.print(_show(f"transfer at eps {fmt(matrix['eps'])}"))
         console.print(grid)
+    hidden = result.get("hidden_state")
+    if hidden:
+        console.print(_show(_hidden_title(hidden)))
+        console.print(_hidden_table(hidden))
+
+
+def _hidden_title(hidden: Mapping[str, Any]) -> str:
+    return (
+        f"hidden state perturbed after step {hidden['step']} of {hidden['n_steps']} "
+        "(||dh|| = delta ||h_t||; 95 % Wilson intervals)"
+    )
+
+
+def _hidden_table(hidden: Mapping[str, Any]) -> Any:
+    table = _table()
+    table.add_column("direction")
+    for delta in hidden["deltas"]:
+        table.add_column(f"δ={fmt(delta)}", justify="right")
+    rows = [("random", hidden["random_accuracy"], hidden["random_intervals"])]
+    if hidden.get("adversarial_accuracy") is not None:
+        rows.append(
+            ("adversarial", hidden["adversarial_accuracy"], hidden["adversarial_intervals"])
+        )
+    for name, values, bands in rows:
+        cells = (
+            f"{fmt(v)} [{fmt(lo)}, {fmt(hi)}]" for v, (lo, hi) in zip(values, bands, strict=True)
+        )
+        table.add_row(name, *cells)
+    return table
 
 
 def print_report_summary(console: Any, report: Report, index: Any) -> None:

@@ -11,8 +11,9 @@ Sections
 A report is a list of sections (:func:`rnnscope.report.sections.sections`): ``spectra``
 (measures of every recurrent matrix, pseudospectrum, Schur and transient figures),
 ``robustness`` (attacks, noise, minimal perturbation, certificates), ``weights`` (weight
-noise), ``time_windows`` (attacks confined to windows of time steps) and ``sanity`` (checks of
-the attacks). A section computes a typed result, draws its
+noise), ``time_windows`` (attacks confined to windows of time steps), ``hidden_state``
+(perturbations of the hidden state at one step), ``dynamics`` and ``sanity`` (checks of the
+attacks). A section computes a typed result, draws its
 figures, contributes its part of ``report.json``, its block of the HTML and Markdown pages and
 its comparison-table columns. To add one, e.g. ``dynamics``:
 

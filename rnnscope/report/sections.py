@@ -49,6 +49,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "rnnscope.report.robustness",
     "rnnscope.report.weights",
     "rnnscope.report.windows",
+    "rnnscope.report.hidden",
     "rnnscope.report.dynamics",
     "rnnscope.report.sanity",
 )
@@ -353,7 +354,7 @@ def sections() -> tuple[Section, ...]:
     Examples
     --------
     >>> [section.key for section in sections()]
-    ['spectra', 'robustness', 'weights', 'time_windows', 'dynamics', 'sanity']
+    ['spectra', 'robustness', 'weights', 'time_windows', 'hidden_state', 'dynamics', 'sanity']
     """
     found = [s for s in (*_builtin(), *_EXTRA) if s.key not in _REMOVED]
     return tuple(found)

@@ -57,8 +57,9 @@ def test_same_inputs_give_byte_identical_reports(reports: list[Path]) -> None:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     figures = sorted(p.name for p in (first / "figures").iterdir())
     assert figures == sorted(p.name for p in (second / "figures").iterdir())
-    # two attacked models with 6 figures and 4 of dynamics, one matrix with 3
-    assert len(figures) == 2 * (6 + 4) + 3
+    # two attacked models with 7 figures (hidden state included) and 4 of dynamics, one
+    # matrix with 3
+    assert len(figures) == 2 * (7 + 4) + 3
     for name in figures:
         assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes()
     timings = json.loads((first / "timings.json").read_text())
@@ -85,6 +86,31 @@ def test_dynamics_section_matches_the_library(reports: list[Path]) -> None:
     html = (reports[0] / "index.html").read_text()
     assert "<h3>Dynamics</h3>" in html and "Chain profile" in html
     assert "### Dynamics" in (reports[0] / "report.md").read_text()
+
+
+def test_hidden_state_section_matches_the_library(reports: list[Path]) -> None:
+    import attacks
+    from rnnscope.evaluation import evaluation_samples
+    from rnnscope.report.hidden import DELTAS
+
+    data = json.loads((reports[0] / "report.json").read_text())
+    rnn, lstm, chain = data["models"]
+    assert chain["robustness"] is None
+    for entry in (rnn, lstm):
+        block = entry["robustness"]["hidden_state"]
+        checkpoint = models.load(entry["source"])
+        task = models.tasks.get(entry["task"]["name"], **entry["task"]["params"])
+        x, y = evaluation_samples(task, SETTINGS.samples)
+        curve = attacks.hidden_state(
+            checkpoint.model, x, y, deltas=DELTAS, strength="quick", seed=SETTINGS.seed
+        )
+        assert block["deltas"] == list(DELTAS) and block["step"] == curve.step
+        assert block["random_accuracy"] == list(curve.random_accuracy)
+        assert block["adversarial_accuracy"] == list(curve.adversarial_accuracy)
+        assert block["random_accuracy"][0] == entry["robustness"]["clean_accuracy"]
+    html = (reports[0] / "index.html").read_text()
+    assert html.count("<h3>Hidden-state perturbations</h3>") == 2
+    assert "hidden-state.svg" in (reports[0] / "report.md").read_text()
 
 
 def test_json_content_matches_the_checkpoints(reports: list[Path]) -> None:
@@ -140,7 +166,7 @@ def test_html_is_self_contained(reports: list[Path]) -> None:
 
     collector = Collector()
     collector.feed(html)
-    assert collector.svgs == 2 * (6 + 4) + 3  # as many inline figures as figure files
+    assert collector.svgs == 2 * (7 + 4) + 3  # as many inline figures as figure files
     # Only in-page references and inline data (matplotlib embeds heat maps as data: PNGs).
     assert [u for u in collector.urls if not u.startswith(("#", "data:image/png;base64,"))] == []
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)

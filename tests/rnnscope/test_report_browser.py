@@ -125,9 +125,9 @@ def test_chromium_renders_the_report(report_dir: Path, tmp_path: Path) -> None:
     net_log = tmp_path / "net.json"
     dom = _run(browser, f"--log-net-log={net_log}", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    # spectra and robustness figures, the weights and sanity figures, and the dynamics section's
-    # Lyapunov, gradient-flow, fixed-point and chain-profile figures
-    assert dom.stdout.count("<svg") == 6 + 3 + 4
+    # spectra and robustness figures, the weights, hidden-state and sanity figures, and the
+    # dynamics section's Lyapunov, gradient-flow, fixed-point and chain-profile figures
+    assert dom.stdout.count("<svg") == 7 + 3 + 4
     assert "rnnscope robustness report" in dom.stdout
     assert "CONSOLE" not in dom.stderr and "Uncaught" not in dom.stderr, dom.stderr[-2000:]
     # Every network event is in the net log; a page that fetches nothing names no http(s) URL.
