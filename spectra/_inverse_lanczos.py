@@ -7,7 +7,8 @@ Trefethen 1999; EigTool's ``psacore``). Each Lanczos step applies :math:`B_z` to
 per point with two triangular solves. The solves of all points run together: only the
 diagonal of :math:`T - zI` depends on `z`, so inside a diagonal block the substitution is done
 row by row, vectorised over the points, and the coupling of a solved block to the remaining rows
-is one complex GEMM with the points as the wide dimension. Converged points leave the active
+is one complex GEMM with the points as the wide dimension (:mod:`spectra._operator`; the Ritz
+values come from :mod:`spectra._ritz`). Converged points leave the active
 set, and a small active set switches to per-point LAPACK solves.
 
 Stopping rule: the relative change of the largest Ritz value is at most `tol` on two
@@ -28,17 +29,16 @@ from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import blas, eigh_tridiagonal, eigvalsh_tridiagonal, lapack
+from scipy.linalg import eigh_tridiagonal
 from scipy.spatial import cKDTree
 from threadpoolctl import ThreadpoolController
+
+from spectra._operator import Blocked, Pointwise, compress, view
+from spectra._ritz import last_weight, ritz_max
 
 __all__ = ["ResolventSolver"]
 
 logger = logging.getLogger(__name__)
-
-_zgemm = blas.zgemm
-_zgemv = blas.zgemv
-_ztrtrs = lapack.ztrtrs
 
 #: Matrices smaller than this use a dense SVD per point. EigTool switches at 55 for its
 #: per-point Lanczos; batched over a grid, Lanczos is already 2-10x faster than stacked dense
@@ -69,8 +69,6 @@ POINTWISE_MAX = 48
 #: one (and that lie within the diameter of the spectrum) must also pass the strict residual
 #: test (relative residual below `tol`).
 TIE = 1e-3
-#: Active sets at most this large use eigvalsh_tridiagonal per point for the Ritz value.
-_SMALL_RITZ = 24
 
 
 @lru_cache(maxsize=1)
@@ -95,200 +93,6 @@ class _Trace:
     beta: NDArray[np.float64]
     steps: NDArray[np.int64]
     history: list[tuple[NDArray[np.intp], NDArray[np.complex128]]] = field(default_factory=list)
-
-
-def _view(buf: NDArray[np.complex128], rows: int, cols: int) -> NDArray[np.complex128]:
-    """C-contiguous (rows, cols) view of the start of a flat buffer."""
-    return buf[: rows * cols].reshape(rows, cols)
-
-
-def _compress(
-    src: NDArray[np.complex128], mask: NDArray[np.bool_], buf: NDArray[np.complex128]
-) -> NDArray[np.complex128]:
-    """Copy the columns of `src` selected by `mask` into the start of the flat buffer `buf`."""
-    out = _view(buf, src.shape[0], int(mask.sum()))
-    np.compress(mask, src, axis=1, out=out)
-    return out
-
-
-class _Blocked:
-    """Apply :math:`B_z` to one vector per point with blocked, GEMM-coupled sweeps."""
-
-    def __init__(self, solver: ResolventSolver, z: NDArray[np.complex128]) -> None:
-        self.s = solver
-        n, g = solver.n, z.size
-        self.bufs = [np.empty(n * g, dtype=np.complex128) for _ in range(2)]
-        self.dinv = _view(self.bufs[0], n, g)
-        np.subtract(solver.diag[:, None], z[None, :], out=self.dinv)
-        np.reciprocal(self.dinv, out=self.dinv)
-
-    def compact(self, mask: NDArray[np.bool_]) -> None:
-        self.dinv = _compress(self.dinv, mask, self.bufs[1])
-        self.bufs.reverse()
-
-    def apply(self, Q: NDArray[np.complex128], Y: NDArray[np.complex128]) -> NDArray[np.float64]:
-        r"""Overwrite `Y` with :math:`B_z Q`; return :math:`\|(T - zI)^{-H} q\|^2` per column."""
-        s = self.s
-        T, Lh, dinv = s.T, s.Lh, self.dinv
-        np.copyto(Y, Q)
-        Yt = Y.T  # Fortran-ordered view: points are the rows seen by BLAS
-        V = Y.view(np.float64)
-        alpha2 = np.zeros(V.shape[1])
-        # Forward sweep: (T - zI)^H Y = Q, lower triangular with conj(T) transposed.
-        for (j0, j1), panel in zip(s.blocks, s.lower_panels, strict=True):
-            for i in range(j0, j1):
-                if i > j0:
-                    _zgemv(-1.0, Yt[:, j0:i], Lh[i, j0:i], 1.0, Yt[:, i], overwrite_y=1)
-                Y[i] *= dinv[i].conj()
-            alpha2 += np.einsum("ij,ij->j", V[j0:j1], V[j0:j1])
-            if panel is not None:
-                _zgemm(-1.0, Yt[:, j0:j1], panel, 1.0, Yt[:, j1:], overwrite_c=1)
-        # Backward sweep: (T - zI) X = Y, upper triangular.
-        for (j0, j1), panel in zip(reversed(s.blocks), reversed(s.upper_panels), strict=True):
-            for i in range(j1 - 1, j0 - 1, -1):
-                if i < j1 - 1:
-                    _zgemv(-1.0, Yt[:, i + 1 : j1], T[i, i + 1 : j1], 1.0, Yt[:, i], overwrite_y=1)
-                Y[i] *= dinv[i]
-            if panel is not None:
-                _zgemm(-1.0, Yt[:, j0:j1], panel, 1.0, Yt[:, :j0], overwrite_c=1)
-        return alpha2.reshape(-1, 2).sum(axis=1)
-
-
-class _Pointwise:
-    """Apply :math:`B_z` point by point with LAPACK triangular solves (small active sets)."""
-
-    def __init__(self, solver: ResolventSolver, z: NDArray[np.complex128]) -> None:
-        self.s = solver
-        self.z = z
-        self.work = np.asfortranarray(solver.T.copy())
-        self.idx = np.arange(solver.n)
-
-    def compact(self, mask: NDArray[np.bool_]) -> None:
-        self.z = self.z[mask]
-
-    def apply(self, Q: NDArray[np.complex128], Y: NDArray[np.complex128]) -> NDArray[np.float64]:
-        r"""Overwrite `Y` with :math:`B_z Q`; return :math:`\|(T - zI)^{-H} q\|^2` per column."""
-        work, idx, diag = self.work, self.idx, self.s.diag
-        alpha = np.empty(Q.shape[1])
-        for g, zg in enumerate(self.z):
-            work[idx, idx] = diag - zg
-            y, _ = _ztrtrs(work, Q[:, g : g + 1], trans=2)
-            alpha[g] = np.vdot(y, y).real
-            x, _ = _ztrtrs(work, y, trans=0, overwrite_b=1)
-            Y[:, g] = x[:, 0]
-        return alpha
-
-
-def _laguerre_max(
-    al: NDArray[np.float64], b2: NDArray[np.float64], x0: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Largest eigenvalue of symmetric tridiagonals by Laguerre's method from above.
-
-    Parameters
-    ----------
-    al : (k, G) ndarray
-        Diagonals, one column per matrix.
-    b2 : (k - 1, G) ndarray
-        Squared off-diagonals.
-    x0 : (G,) ndarray
-        Upper bounds of the largest eigenvalues (checked with Sturm counts and replaced by the
-        Gershgorin bound where they fail).
-
-    Returns
-    -------
-    (G,) ndarray
-        Largest eigenvalues. Started above every root of the characteristic polynomial,
-        Laguerre's iterates decrease monotonically to the largest root.
-    """
-    k = al.shape[0]
-    if k == 1:
-        return al[0].copy()
-    x = x0.copy()
-    cols: NDArray[np.intp] | None = None
-    for it in range(60):
-        a_ = al if cols is None else al[:, cols]
-        b_ = b2 if cols is None else b2[:, cols]
-        xx = x if cols is None else x[cols]
-        s = 1.0 / (xx - a_[0])
-        u = s.copy()
-        v = np.zeros_like(s)
-        g1 = u.copy()
-        h = u * u
-        smin = s.copy() if it == 0 else None
-        for j in range(1, k):
-            c = b_[j - 1] * s
-            s = 1.0 / (xx - a_[j] - c)
-            if smin is not None:
-                np.minimum(smin, s, out=smin)
-            v = c * (v - 2.0 * u * u) * s
-            u = (1.0 + c * u) * s
-            g1 += u
-            h += u * u - v
-        disc = np.sqrt(np.maximum((k - 1) * (k * h - g1 * g1), 0.0))
-        step = k / (g1 + disc)
-        # At (or, by rounding, just below) the root g1 stops being a finite positive number.
-        done = ~(np.abs(step) > 2e-16 * np.abs(xx)) | ~(g1 > 0.0) | ~np.isfinite(step)
-        new_x = np.where(done, xx, xx - step)
-        if smin is not None:
-            bad = ~(smin > 0.0)  # x0 is not above every eigenvalue: restart from Gershgorin
-            if bad.any():
-                beta = np.sqrt(b_[:, bad])
-                radius = np.zeros((k, beta.shape[1]))
-                radius[:-1] += beta
-                radius[1:] += beta
-                new_x[bad] = (a_[:, bad] + radius).max(axis=0) * (1.0 + 1e-12) + 1e-300
-                done[bad] = False
-        if cols is None:
-            x = new_x
-            if done.all():
-                return x
-            cols = np.flatnonzero(~done)
-        else:
-            x[cols] = new_x
-            cols = cols[~done]
-            if cols.size == 0:
-                return x
-    return x
-
-
-def _last_weight(
-    al: NDArray[np.float64], be: NDArray[np.float64], x: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Squared last component of the unit eigenvector for the eigenvalue `x` of each tridiagonal.
-
-    The eigenvector is built from the bottom up, ``s[j] / s[j + 1]`` by the three-term
-    recurrence of the rows: for a converged top Ritz pair the components grow upwards, the
-    stable direction. `al` is (k, G), `be` is (k - 1, G), `x` is (G,).
-    """
-    k = al.shape[0]
-    if k == 1:
-        return np.ones(al.shape[1])
-    rho = (x - al[k - 1]) / be[k - 2]
-    prod = np.minimum(np.abs(rho), 1e150)
-    total = 1.0 + prod * prod
-    for j in range(k - 3, -1, -1):
-        rho = ((x - al[j + 1]) - be[j + 1] / rho) / be[j]
-        prod = np.minimum(prod * np.abs(rho), 1e150)
-        total += prod * prod
-    return 1.0 / total
-
-
-def _ritz_max(
-    al: NDArray[np.float64], be: NDArray[np.float64], x0: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Largest eigenvalue of each Lanczos tridiagonal; `al` is (k, G), `be` is (k - 1, G)."""
-    k, G = al.shape
-    if k == 1:
-        return al[0].copy()
-    if G <= _SMALL_RITZ:
-        out = np.full(G, np.nan)
-        finite = np.isfinite(al).all(axis=0) & np.isfinite(be).all(axis=0)
-        for g in np.flatnonzero(finite):
-            out[g] = eigvalsh_tridiagonal(
-                al[:, g], be[:, g], select="i", select_range=(k - 1, k - 1), check_finite=False
-            )[0]
-        return out
-    return _laguerre_max(al, be * be, x0)
 
 
 class ResolventSolver:
@@ -429,18 +233,18 @@ class ResolventSolver:
         small = POINTWISE_MAX
         if G > small:
             self._prepare_blocks()
-            op: _Blocked | _Pointwise = _Blocked(self, z)
+            op: Blocked | Pointwise = Blocked(self, z)
         else:
-            op = _Pointwise(self, z)
+            op = Pointwise(self, z)
         theta_out = np.full(G, np.nan)
         steps_out = np.zeros(G, dtype=np.int64)
         act = np.arange(G)
         # Three flat buffers hold the current, previous and next Lanczos vectors. Vectors are
         # stored unnormalised: the true vector is the stored column times its scale.
         bufs = [np.empty(n * G, dtype=np.complex128) for _ in range(3)]
-        Q = _view(bufs[0], n, G)
+        Q = view(bufs[0], n, G)
         Q[:] = q0[:, None]
-        Qp = _view(bufs[1], n, G)
+        Qp = view(bufs[1], n, G)
         sQ = np.ones(G)
         sQp = np.zeros(G)
         al = np.empty((maxiter, G))
@@ -461,7 +265,7 @@ class ResolventSolver:
                 g = act.size
                 if trace is not None:
                     trace.history.append((act, Q * sQ))
-                W = _view(bufs[2], n, g)
+                W = view(bufs[2], n, g)
                 alpha = op.apply(Q, W) * (sQ * sQ)
                 # W <- sQ * W - alpha * q - beta_prev * qp, with q = sQ Q and qp = sQp Qp,
                 # in row blocks that stay in cache; accumulate the column norms on the way.
@@ -490,14 +294,14 @@ class ResolventSolver:
                 live = ~dead[:g]
                 x0 = (np.maximum(theta, alpha) + beta_prev) * (1.0 + 1e-13)
                 if live.all():
-                    th = _ritz_max(al[: k + 1, :g], be[:k, :g], x0)
+                    th = ritz_max(al[: k + 1, :g], be[:k, :g], x0)
                 else:
                     th = np.full(g, np.nan)
-                    th[live] = _ritz_max(al[: k + 1, :g][:, live], be[:k, :g][:, live], x0[live])
+                    th[live] = ritz_max(al[: k + 1, :g][:, live], be[:k, :g][:, live], x0[live])
                 rel = np.abs(th - theta) / th
                 # Relative residual of the Ritz pair: a small change of the Ritz value on a
                 # plateau (two nearly equal top eigenvalues, not yet told apart) has a large one.
-                res = beta * np.sqrt(_last_weight(al[: k + 1, :g], be[:k, :g], th))
+                res = beta * np.sqrt(last_weight(al[: k + 1, :g], be[:k, :g], th))
                 passed = rel <= tol
                 small_res = np.where(passed & (count > 0), small_res, False) | (res <= res_tol * th)
                 count = np.where(passed, count + 1, 0)
@@ -525,8 +329,8 @@ class ResolventSolver:
                     act = act[keep]
                     m = act.size
                     # bufs[2] is free after the rotation: current -> free, previous -> current.
-                    Q = _compress(Q, keep, bufs[2])
-                    Qp = _compress(Qp, keep, bufs[0])
+                    Q = compress(Q, keep, bufs[2])
+                    Qp = compress(Qp, keep, bufs[0])
                     bufs = [bufs[2], bufs[0], bufs[1]]
                     al[: k + 1, :m] = al[: k + 1, :g][:, keep]
                     be[: k + 1, :m] = be[: k + 1, :g][:, keep]
@@ -534,8 +338,8 @@ class ResolventSolver:
                     beta_prev, count, small_res = beta_prev[keep], count[keep], small_res[keep]
                     res_tol = res_tol[keep]
                     dead[:m] = False
-                    if isinstance(op, _Blocked) and m <= small:
-                        op = _Pointwise(self, z[act])
+                    if isinstance(op, Blocked) and m <= small:
+                        op = Pointwise(self, z[act])
                     else:
                         op.compact(keep)
         act = act[np.isnan(theta_out[act])]

@@ -1,0 +1,436 @@
+r"""The search behind :func:`spectra.pseudospectral_radius`: witness and certificates.
+
+One :class:`Search` holds the scaled Schur factor of a matrix and runs, for several eps at
+once, the local search for a witness (outward along rays, then along the level curve in angle)
+and the certificates of the upper bound (comparison matrix, circle covers, the norm bound)
+described in :mod:`spectra.radius`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spectra._certify import ComparisonNorm, uncovered
+from spectra._radius_result import PseudospectralRadius
+from spectra._resolvent import Prepared
+
+__all__ = ["Search"]
+
+logger = logging.getLogger(__name__)
+
+#: Small batches of points on small matrices get a dense SVD each (cheaper than Lanczos).
+_DENSE_N = 96
+_DENSE_POINTS = 64
+#: The computed sigma_min is trusted to this relative accuracy when arcs are excluded.
+_TRUST = 1e-6
+#: Rounding level of the Schur factor: ``_SLACK * N * eps_mach * ||A||_F``.
+_SLACK = 4.0
+#: Points of the first sampling of a certification circle.
+_CIRCLE_START = 64
+#: Samples per uncovered arc in each later round.
+_CIRCLE_SPLIT = 6
+#: Rounds and evaluated points allowed per certification circle.
+_CIRCLE_ROUNDS = 24
+_CIRCLE_POINTS = 6000
+#: Radii tried per eps before the certificate falls back to the norm bound.
+_CIRCLE_TRIES = 4
+#: Rounds of the local search in angle.
+_ANGLE_ROUNDS = 8
+#: Rounds of the whole search (a circle that finds a new witness starts another one).
+_OUTER_ROUNDS = 6
+#: Steps of the radial root finder.
+_RADIAL_STEPS = 60
+#: Relative offsets from the crossing on a neighbouring ray sampled first on a new ray.
+_NEAR_SAMPLES = np.array([-0.4, -0.1, -1e-2, -1e-3, -1e-5, 1e-5, 1e-3, 1e-2, 0.1])
+#: Relative positions between the inner point and the outer bound sampled first on a ray.
+_RAY_SAMPLES = np.array([1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9])
+
+
+class Search:
+    """Witness search and certificates for several eps on one scaled Schur factor."""
+
+    def __init__(self, prep: Prepared, *, tol: float, certify_tol: float, seed: int) -> None:
+        self.prep = prep
+        self.tol = tol
+        self.ctol = certify_tol
+        self.seed = seed
+        self.stol = min(1e-10, 1e-2 * tol)
+        T = prep.solver.T
+        self.T = T
+        self.n = T.shape[0]
+        self.lam = np.diag(T)
+        self.rho = float(np.abs(self.lam).max())
+        frob = float(np.linalg.norm(T))
+        self.delta = _SLACK * self.n * np.finfo(np.float64).eps * frob
+        self.norm = min(frob, float(np.sqrt(np.linalg.norm(T, 1) * np.linalg.norm(T, np.inf))))
+        self.evaluations = 0
+        self._strict: NDArray[np.float64] | None = None
+
+    # -------------------------------------------------------------- evaluation
+    def sigma(self, z: NDArray[np.complex128]) -> NDArray[np.float64]:
+        """sigma_min(zI - T) at scaled points (mirror images computed once for real A)."""
+        z = np.asarray(z, dtype=np.complex128).ravel()
+        if z.size == 0:
+            return np.zeros(0)
+        zf = z.real + 1j * np.abs(z.imag) if self.prep.real else z
+        uniq, inverse = np.unique(zf, return_inverse=True)
+        self.evaluations += uniq.size
+        if self.n <= _DENSE_N and uniq.size <= _DENSE_POINTS:
+            M = -np.broadcast_to(self.T, (uniq.size, self.n, self.n)).copy()
+            idx = np.arange(self.n)
+            M[:, idx, idx] += uniq[:, None]
+            return np.linalg.svd(M, compute_uv=False)[:, -1][inverse]
+        return self.prep.solver.sigma(uniq, tol=self.stol, seed=self.seed)[inverse]
+
+    # -------------------------------------------------------------- driver
+    def run(self, eps_values: Sequence[float]) -> list[PseudospectralRadius]:
+        scale = self.prep.scale
+        with np.errstate(over="ignore"):
+            e = np.array([v / scale for v in eps_values])
+        if not np.isfinite(e).all():
+            return self._beyond_range(eps_values, e)
+        k = e.size
+        top = self.lam[int(np.argmax(np.abs(self.lam)))]
+        direction = top / abs(top) if abs(top) > 0 else 1.0 + 0j
+        witness = top + e * direction  # sigma <= |z - top| = eps
+        value = np.abs(witness)
+        theta = np.angle(witness)
+        outer = self.norm + e
+        upper = outer.copy()
+        method = np.array(["norm"] * k, dtype=object)
+        comparison = self._comparison_bound(e)
+        better = comparison < upper
+        upper[better] = comparison[better]
+        method[better] = "comparison"
+        todo = np.ones(k, dtype=bool)
+        fresh = np.ones(k, dtype=bool)  # witness not yet refined
+        for _ in range(_OUTER_ROUNDS):
+            idx = np.flatnonzero(todo & fresh)
+            if idx.size:
+                w = self._refine(e[idx], witness[idx], outer[idx])
+                witness[idx] = w
+                value[idx] = np.abs(w)
+                theta[idx] = np.angle(w)
+                fresh[idx] = False
+            done = todo & (upper <= value * (1.0 + self.ctol))
+            todo &= ~done
+            if not todo.any():
+                break
+            idx = np.flatnonzero(todo)
+            bound, found = self._certify(e[idx], value[idx], upper[idx])
+            for j, b, f in zip(idx, bound, found, strict=True):
+                if f is not None:  # a point of the pseudospectrum outside the witness
+                    witness[j] = f
+                    value[j] = abs(f)
+                    fresh[j] = True
+                elif b < upper[j]:
+                    upper[j] = b
+                    method[j] = "circle"
+            todo &= fresh
+        out = []
+        resolvable = e > 10.0 * self.delta  # above the rounding level of the Schur factor
+        for j in range(k):
+            up = max(upper[j], value[j])
+            certified = bool(resolvable[j] and up <= value[j] * (1.0 + self.ctol))
+            if not certified:
+                logger.debug("eps=%g: radius only known in [%g, %g]", eps_values[j], value[j], up)
+            out.append(
+                PseudospectralRadius(
+                    value[j] * scale,
+                    upper=up * scale,
+                    witness=witness[j] * scale,
+                    certified=certified,
+                    method=str(method[j]),
+                    eps=eps_values[j],
+                )
+            )
+        logger.debug("pseudospectral radius: %d sigma_min evaluations", self.evaluations)
+        return out
+
+    def _beyond_range(
+        self, eps_values: Sequence[float], e: NDArray[np.float64]
+    ) -> list[PseudospectralRadius]:
+        r"""Results where some eps overflows at the matrix's scale (the others searched as usual).
+
+        Such an eps exceeds :math:`\|A\|_2` by more than the float64 range, so
+        :math:`\rho + \varepsilon \le \rho_\varepsilon \le \|A\|_2 + \varepsilon` pins the
+        radius to :math:`\varepsilon` up to rounding: certified without a search.
+        """
+        finite = [v for v, scaled in zip(eps_values, e, strict=True) if np.isfinite(scaled)]
+        searched = iter(self.run(finite)) if finite else iter(())
+        scale = self.prep.scale
+        scaled_top = self.lam[int(np.argmax(np.abs(self.lam)))]
+        direction = np.exp(1j * np.angle(scaled_top)) if abs(scaled_top) > 0 else 1.0 + 0j
+        top = scaled_top * scale
+        out = []
+        for v, scaled in zip(eps_values, e, strict=True):
+            if np.isfinite(scaled):
+                out.append(next(searched))
+                continue
+            witness = top + v * direction
+            out.append(
+                PseudospectralRadius(
+                    abs(witness),
+                    upper=max(self.norm * scale + v, abs(witness)),
+                    witness=witness,
+                    certified=True,
+                    method="norm",
+                    eps=v,
+                )
+            )
+        return out
+
+    # -------------------------------------------------------------- local search
+    def _radial(
+        self,
+        e: NDArray[np.float64],
+        theta: NDArray[np.float64],
+        r_in: NDArray[np.float64],
+        r_out: NDArray[np.float64],
+        radii: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
+        """Outermost level crossing found on each ray ``r e^{i theta}``, ``r in [r_in, r_out]``.
+
+        `r_in` is inside (sigma <= e) or ``-inf`` for a ray without a known inside point, in
+        which case the ray is sampled around `r_out`'s start guess. Returns ``-inf`` for rays
+        where no inside point was found.
+        """
+        u = np.exp(1j * theta)
+        m = e.size
+        # sample between the inner point (or 0.9 r_out) and r_out, keep the outermost inside
+        base = np.where(np.isfinite(r_in), r_in, 0.0)
+        span = r_out - base
+        if radii is None:
+            radii = base[:, None] + span[:, None] * _RAY_SAMPLES[None, :]
+        s = self.sigma((radii * u[:, None]).ravel()).reshape(radii.shape)
+        inside = s <= e[:, None]
+        lo = np.where(np.isfinite(r_in), r_in, -np.inf)
+        f_lo = np.full(m, -np.inf)
+        hi = r_out.copy()
+        f_hi = np.full(m, np.nan)
+        for i in range(m):
+            hits = np.flatnonzero(inside[i])
+            if hits.size:
+                last = int(hits[-1])
+                lo[i] = radii[i, last]
+                f_lo[i] = np.log(max(s[i, last], 1e-300) / e[i])
+                if last + 1 < radii.shape[1]:
+                    hi[i] = radii[i, last + 1]
+                    f_hi[i] = np.log(s[i, last + 1] / e[i])
+            elif np.isfinite(r_in[i]):
+                hi[i] = radii[i, 0]
+                f_hi[i] = np.log(s[i, 0] / e[i])
+        need = np.isnan(f_hi) & np.isfinite(lo)
+        if need.any():
+            f_hi[need] = np.log(self.sigma(hi[need] * u[need]) / e[need])
+        act = np.flatnonzero(np.isfinite(lo) & (hi - lo > 0.5 * self.tol * hi))
+        side = np.zeros(m, dtype=np.int64)  # Illinois: which end was kept last time
+        # the two latest iterates (log r, f) for the secant step
+        x1, g1 = np.log(np.where(np.isfinite(lo), lo, 1.0)), f_lo.copy()
+        x2, g2 = np.log(hi), f_hi.copy()
+        for step in range(_RADIAL_STEPS):
+            if act.size == 0:
+                break
+            a, b = np.log(lo[act]), np.log(hi[act])
+            fa, fb = f_lo[act], f_hi[act]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                xs = x2[act] - g2[act] * (x2[act] - x1[act]) / (g2[act] - g1[act])
+                x = b - fb * (b - a) / (fb - fa)
+            x = np.where(np.isfinite(x) & (x > a) & (x < b), x, 0.5 * (a + b))
+            x = np.where(np.isfinite(xs) & (xs > a) & (xs < b) & (step > 0), xs, x)
+            # a point within a quarter of the tolerance of an end: the next one closes the
+            # bracket from the other side
+            gap = np.minimum(0.45 * (b - a), 0.25 * self.tol)
+            x = np.clip(x, a + gap, b - gap)
+            r = np.exp(x)
+            sv = self.sigma(r * u[act])
+            f = np.log(np.maximum(sv, 1e-300) / e[act])
+            x1[act], g1[act] = x2[act], g2[act]
+            x2[act], g2[act] = x, f
+            ins = f <= 0
+            # Illinois modification: halve the kept end's value when the same end stays
+            keep_hi = ins & (side[act] == 1)
+            keep_lo = ~ins & (side[act] == -1)
+            f_hi[act] = np.where(keep_hi, 0.5 * f_hi[act], f_hi[act])
+            f_lo[act] = np.where(keep_lo, 0.5 * f_lo[act], f_lo[act])
+            lo[act] = np.where(ins, r, lo[act])
+            f_lo[act] = np.where(ins, f, f_lo[act])
+            hi[act] = np.where(ins, hi[act], r)
+            f_hi[act] = np.where(ins, f_hi[act], f)
+            side[act] = np.where(ins, 1, -1)
+            act = act[hi[act] - lo[act] > 0.5 * self.tol * hi[act]]
+        return lo
+
+    def _refine(
+        self, e: NDArray[np.float64], start: NDArray[np.complex128], outer: NDArray[np.float64]
+    ) -> NDArray[np.complex128]:
+        """Move each inside point outward along its ray, then along the level in angle."""
+        theta = np.angle(start)
+        r0 = self._radial(e, theta, np.abs(start), outer)
+        r0 = np.where(np.isfinite(r0), r0, np.abs(start))
+        # first angular step: the size of the component seen from the origin
+        step = np.clip(0.5 * (r0 - self.rho) / np.maximum(r0, 1e-300), 1e-6, np.pi / 16)
+        act = np.arange(e.size)
+        for _ in range(_ANGLE_ROUNDS):
+            if act.size == 0:
+                break
+            th = theta[act]
+            d = step[act]
+            angles = np.concatenate([th - d, th + d])
+            ee = np.concatenate([e[act], e[act]])
+            guess = np.concatenate([r0[act], r0[act]])
+            # on a nearby ray the crossing is near r0: sample from 0.8 r0 to the outer bound
+            rr = self._near(ee, angles, guess, np.concatenate([outer[act], outer[act]]))
+            left, right = rr[: act.size], rr[act.size :]
+            centre = r0[act]
+            best_side = np.where(left >= right, -1, 1)
+            side_value = np.maximum(left, right)
+            moved = side_value > centre * (1.0 + 0.1 * self.tol)
+            # parabola through the three values when the centre is the largest
+            with np.errstate(invalid="ignore", divide="ignore"):
+                curv = left - 2 * centre + right
+                shift = 0.5 * d * (left - right) / curv
+            parab = ~moved & np.isfinite(left) & np.isfinite(right) & (curv < 0)
+            shift = np.where(parab, np.clip(shift, -d, d), 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gain = np.where(parab, -((right - left) ** 2) / (8.0 * curv), 0.0)
+            new_theta = np.where(moved, th + best_side * d, th + shift)
+            new_r = np.where(moved, side_value, centre)
+            if np.any(parab & (np.abs(shift) > 0)):
+                sel = np.flatnonzero(parab & (np.abs(shift) > 0))
+                rp = self._near(e[act[sel]], new_theta[sel], centre[sel], outer[act[sel]])
+                better = rp > centre[sel]
+                new_r[sel] = np.where(better, rp, centre[sel])
+                new_theta[sel] = np.where(better, new_theta[sel], th[sel])
+            theta[act] = new_theta
+            r0[act] = new_r
+            lost = ~moved & ~parab  # a side ray missed the component: look closer
+            step[act] = np.where(
+                moved, 2 * d, np.where(lost, d / 8, np.maximum(np.abs(shift), d / 8))
+            )
+            step[act] = np.minimum(step[act], np.pi / 4)
+            small = ~moved & ~lost & (gain <= self.tol * centre)
+            small |= d < 1e-10
+            act = act[~small]
+        return r0 * np.exp(1j * theta)
+
+    def _near(
+        self,
+        e: NDArray[np.float64],
+        theta: NDArray[np.float64],
+        guess: NDArray[np.float64],
+        outer: NDArray[np.float64],
+    ) -> NDArray[np.float64]:
+        """Level crossing on rays near a known one: an inside point near `guess`, then outward."""
+        trial = guess[:, None] * (1.0 + _NEAR_SAMPLES[None, :])
+        trial = np.minimum(trial, outer[:, None])
+        return self._radial(e, theta, np.full(e.size, -np.inf), outer, radii=trial)
+
+    # -------------------------------------------------------------- certificates
+    def _comparison_bound(self, e: NDArray[np.float64]) -> NDArray[np.float64]:
+        r"""Smallest U with ``sigma_min((U - rho) I - |N|) > e`` (proved), else ``inf``."""
+        N = np.abs(np.triu(self.T, 1))
+        out = np.full(e.size, np.inf)
+        nN = float(np.linalg.norm(N))
+        if nN == 0.0:
+            return (self.rho + e) * (1.0 + 4 * np.finfo(float).eps) + self.delta
+        if self.n > 512:
+            return out
+        g = ComparisonNorm(N)
+        for j, ej in enumerate(e):
+            target = ej + self.delta
+            lo, hi = target, target + nN * (1.0 + 1e-12)
+            if g.lower(hi) <= target:
+                continue
+            for _ in range(60):
+                if hi - lo <= 0.1 * self.ctol * (self.rho + lo):
+                    break
+                mid = np.sqrt(lo * hi) if lo > 0 else 0.5 * hi
+                if g.lower(mid) > target:
+                    hi = mid
+                else:
+                    lo = mid
+            out[j] = self.rho + hi
+        return out
+
+    def _certify(
+        self, e: NDArray[np.float64], value: NDArray[np.float64], upper: NDArray[np.float64]
+    ) -> tuple[list[float], list[complex | None]]:
+        """Circle covers at radii just above each value; the proved bound or a new witness."""
+        bounds = [float(u) for u in upper]
+        found: list[complex | None] = [None] * e.size
+        pending = list(range(e.size))
+        factor = np.full(e.size, 0.9 * self.ctol)
+        for _ in range(_CIRCLE_TRIES):
+            if not pending:
+                break
+            radii = np.array([value[j] * (1.0 + factor[j]) for j in pending])
+            results = self._circles(e[pending], radii)
+            nxt = []
+            for j, U, (status, point) in zip(pending, radii, results, strict=True):
+                if status == "proved":
+                    bounds[j] = min(bounds[j], float(U))
+                elif status == "inside":
+                    found[j] = point
+                elif U < bounds[j]:
+                    factor[j] *= 8.0
+                    if value[j] * (1.0 + factor[j]) < bounds[j]:
+                        nxt.append(j)
+            pending = nxt
+        return bounds, found
+
+    def _circles(
+        self, e: NDArray[np.float64], radii: NDArray[np.float64]
+    ) -> list[tuple[str, complex | None]]:
+        """Cover the circles ``|z| = radii[j]`` by arcs where sigma_min > e[j], all together."""
+        span = np.pi if self.prep.real else 2 * np.pi
+        k = e.size
+        # uncovered arcs per circle: list of (a, b)
+        arcs: list[list[tuple[float, float]]] = [[(0.0, span)] for _ in range(k)]
+        status: list[tuple[str, complex | None]] = [("open", None)] * k
+        used = np.zeros(k, dtype=np.int64)
+        for rnd in range(_CIRCLE_ROUNDS):
+            owners, angles, parents = [], [], []
+            for j in range(k):
+                if status[j][0] != "open":
+                    continue
+                if not arcs[j]:
+                    status[j] = ("proved", None)
+                    continue
+                per = _CIRCLE_START if rnd == 0 else _CIRCLE_SPLIT
+                for p, (a, b) in enumerate(arcs[j]):
+                    t = a + (b - a) * (np.arange(per) + 0.5) / per
+                    angles.append(t)
+                    owners.append(np.full(per, j))
+                    parents.append(np.full(per, p))
+                used[j] += per * len(arcs[j])
+            if not angles:
+                break
+            th = np.concatenate(angles)
+            own = np.concatenate(owners)
+            par = np.concatenate(parents)
+            z = radii[own] * np.exp(1j * th)
+            s = self.sigma(z)
+            lower = s * (1.0 - _TRUST) - self.delta
+            for j in np.unique(own):
+                sel = own == j
+                if np.any(s[sel] <= e[j]):
+                    i = int(np.flatnonzero(sel)[int(np.argmin(s[sel]))])
+                    status[j] = ("inside", complex(z[i]))
+                    continue
+                margin = lower[sel] - e[j]
+                half = 2.0 * np.arcsin(np.clip(margin / (2.0 * radii[j]), 0.0, 1.0))
+                half = np.where(margin > 0, half, 0.0)
+                new_arcs = uncovered(arcs[j], par[sel], th[sel], half)
+                tiny = [(a, b) for a, b in new_arcs if b - a < 1e-12]
+                if tiny or used[j] > _CIRCLE_POINTS:
+                    status[j] = ("failed", None)
+                    continue
+                arcs[j] = new_arcs
+                if not new_arcs:
+                    status[j] = ("proved", None)
+        return [(st if st != "open" else "failed", pt) for st, pt in status]
