@@ -26,6 +26,7 @@ from spectra.errors import (
     ShapeMismatchError,
     SpectraError,
 )
+from spectra.kreiss import KreissBound, kreiss_lower_bound
 from spectra.local_order import ChainOrder, chain_order
 from spectra.lyapunov import LyapunovResult, lyapunov
 from spectra.memory import fisher_memory
@@ -34,7 +35,7 @@ from spectra.norms import PowerResult, power_method, project, spectral_norm, spe
 from spectra.pseudospectra import Pseudospectrum, pseudospectrum, sigma_min
 from spectra.radius import PseudospectralRadii, PseudospectralRadius, pseudospectral_radius
 from spectra.schur import ChainReport, SchurForm, chains, schur
-from spectra.transient import kreiss_lower_bound, transient_growth, transient_peak
+from spectra.transient import transient_growth, transient_peak
 
 __all__ = [
     "ChainOrder",
@@ -42,6 +43,7 @@ __all__ = [
     "EmptyMatrixError",
     "GridTooLargeError",
     "IllConditionedWarning",
+    "KreissBound",
     "LyapunovResult",
     "NonFiniteError",
     "NonNumericError",

@@ -75,4 +75,6 @@ class ComparisonNorm:
         self.x = x
         # rounding of the nonnegative substitutions: a relative n * eps per solve
         bound *= 1.0 + 4.0 * self.N.shape[0] * np.finfo(float).eps
+        if not bound > 0.0:  # the solves underflowed: fall back to Weyl, c - ||N||_F
+            return float(max(c - np.linalg.norm(self.N), 0.0))
         return float(1.0 / np.sqrt(bound))

@@ -145,10 +145,24 @@ class ResolventSolver:
 
     # ------------------------------------------------------------------ public entry points
     def sigma(
-        self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int | None = None
+        self,
+        z: NDArray[np.complex128],
+        *,
+        tol: float,
+        seed: int = 0,
+        maxiter: int | None = None,
+        estimate: bool = False,
     ) -> NDArray[np.float64]:
-        r"""Return :math:`\sigma_{\min}(zI - T)` for a 1-D array of points `z`."""
-        return self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=False)[0]
+        r"""Return :math:`\sigma_{\min}(zI - T)` for a 1-D array of points `z`.
+
+        With `estimate`, a point not converged after `maxiter` steps gets the value of its
+        current Ritz value instead of a dense SVD: an estimate from above (a Ritz value never
+        exceeds the top eigenvalue of :math:`B_z`), good for ranking points, not for bounds
+        from below.
+        """
+        return self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=False, estimate=estimate)[
+            0
+        ]
 
     def sigma_and_slope(
         self, z: NDArray[np.complex128], *, tol: float, seed: int = 0, maxiter: int | None = None
@@ -159,7 +173,7 @@ class ResolventSolver:
         smallest singular value; the derivative of :math:`\sigma` along a direction
         :math:`\delta` is :math:`\mathrm{Re}(\delta w)`.
         """
-        sig, w = self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=True)
+        sig, w = self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=True, estimate=False)
         return sig, cast("NDArray[np.complex128]", w)
 
     # ------------------------------------------------------------------ drivers
@@ -171,13 +185,23 @@ class ResolventSolver:
         seed: int,
         maxiter: int | None,
         vectors: bool,
+        estimate: bool,
     ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
         maxiter = MAXITER if maxiter is None else maxiter
         with _single_threaded_blas():
-            return self._run_points(z, tol=tol, seed=seed, maxiter=maxiter, vectors=vectors)
+            return self._run_points(
+                z, tol=tol, seed=seed, maxiter=maxiter, vectors=vectors, estimate=estimate
+            )
 
     def _run_points(
-        self, z: NDArray[np.complex128], *, tol: float, seed: int, maxiter: int, vectors: bool
+        self,
+        z: NDArray[np.complex128],
+        *,
+        tol: float,
+        seed: int,
+        maxiter: int,
+        vectors: bool,
+        estimate: bool,
     ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
         z = np.ascontiguousarray(z, dtype=np.complex128).ravel()
         G = z.size
@@ -210,7 +234,13 @@ class ResolventSolver:
                 near[live, 0] <= self._diameter()
             )
             s, ww = self._lanczos(
-                zc[live], q0, tol=tol, maxiter=maxiter, vectors=vectors, strict=strict
+                zc[live],
+                q0,
+                tol=tol,
+                maxiter=maxiter,
+                vectors=vectors,
+                strict=strict,
+                estimate=estimate,
             )
             # Final check: sigma_min(zI - T) <= min_i |z - T_ii| holds exactly, while a Ritz
             # value below the top eigenvalue only ever makes sigma too large.
@@ -228,6 +258,7 @@ class ResolventSolver:
         maxiter: int,
         vectors: bool,
         strict: NDArray[np.bool_],
+        estimate: bool = False,
     ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
         n, G = self.n, z.size
         small = POINTWISE_MAX
@@ -342,7 +373,12 @@ class ResolventSolver:
                         op = Pointwise(self, z[act])
                     else:
                         op.compact(keep)
-        act = act[np.isnan(theta_out[act])]
+        pending = np.isnan(theta_out[act])
+        if estimate and pending.any():  # `theta` is aligned with `act`: keep the Ritz values
+            usable = pending & np.isfinite(theta) & (theta > 0)
+            theta_out[act[usable]] = theta[usable]
+            pending &= ~usable
+        act = act[pending]
         sigma = np.where(np.isfinite(theta_out), 1.0 / np.sqrt(theta_out), 0.0)
         w_out = self._slopes(z, sigma, trace) if trace is not None else None
         if act.size:

@@ -27,6 +27,8 @@ _DENSE_N = 96
 _DENSE_POINTS = 64
 #: The computed sigma_min is trusted to this relative accuracy when arcs are excluded.
 _TRUST = 1e-6
+#: Tolerance of the inverse-Lanczos values of a circle cover (a hundredth of _TRUST).
+_COVER_TOL = 1e-8
 #: Rounding level of the Schur factor: ``_SLACK * N * eps_mach * ||A||_F``.
 _SLACK = 4.0
 #: Points of the first sampling of a certification circle.
@@ -71,7 +73,7 @@ class Search:
         self._strict: NDArray[np.float64] | None = None
 
     # -------------------------------------------------------------- evaluation
-    def sigma(self, z: NDArray[np.complex128]) -> NDArray[np.float64]:
+    def sigma(self, z: NDArray[np.complex128], *, tol: float | None = None) -> NDArray[np.float64]:
         """sigma_min(zI - T) at scaled points (mirror images computed once for real A)."""
         z = np.asarray(z, dtype=np.complex128).ravel()
         if z.size == 0:
@@ -84,7 +86,8 @@ class Search:
             idx = np.arange(self.n)
             M[:, idx, idx] += uniq[:, None]
             return np.linalg.svd(M, compute_uv=False)[:, -1][inverse]
-        return self.prep.solver.sigma(uniq, tol=self.stol, seed=self.seed)[inverse]
+        tol = self.stol if tol is None else tol
+        return self.prep.solver.sigma(uniq, tol=tol, seed=self.seed)[inverse]
 
     # -------------------------------------------------------------- driver
     def run(self, eps_values: Sequence[float]) -> list[PseudospectralRadius]:
@@ -393,6 +396,10 @@ class Search:
         arcs: list[list[tuple[float, float]]] = [[(0.0, span)] for _ in range(k)]
         status: list[tuple[str, complex | None]] = [("open", None)] * k
         used = np.zeros(k, dtype=np.int64)
+        # excluded arcs seen so far on each circle (centre, half-width), to size the next samples
+        seen: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = [
+            (np.zeros(0), np.zeros(0)) for _ in range(k)
+        ]
         for rnd in range(_CIRCLE_ROUNDS):
             owners, angles, parents = [], [], []
             for j in range(k):
@@ -401,20 +408,20 @@ class Search:
                 if not arcs[j]:
                     status[j] = ("proved", None)
                     continue
-                per = _CIRCLE_START if rnd == 0 else _CIRCLE_SPLIT
-                for p, (a, b) in enumerate(arcs[j]):
+                counts = [_CIRCLE_START] if rnd == 0 else _samples_per_arc(arcs[j], *seen[j])
+                for p, ((a, b), per) in enumerate(zip(arcs[j], counts, strict=True)):
                     t = a + (b - a) * (np.arange(per) + 0.5) / per
                     angles.append(t)
                     owners.append(np.full(per, j))
                     parents.append(np.full(per, p))
-                used[j] += per * len(arcs[j])
+                    used[j] += per
             if not angles:
                 break
             th = np.concatenate(angles)
             own = np.concatenate(owners)
             par = np.concatenate(parents)
             z = radii[own] * np.exp(1j * th)
-            s = self.sigma(z)
+            s = self.sigma(z, tol=_COVER_TOL)
             lower = s * (1.0 - _TRUST) - self.delta
             for j in np.unique(own):
                 sel = own == j
@@ -425,6 +432,10 @@ class Search:
                 margin = lower[sel] - e[j]
                 half = 2.0 * np.arcsin(np.clip(margin / (2.0 * radii[j]), 0.0, 1.0))
                 half = np.where(margin > 0, half, 0.0)
+                seen[j] = (
+                    np.concatenate([seen[j][0], th[sel]]),
+                    np.concatenate([seen[j][1], half]),
+                )
                 new_arcs = uncovered(arcs[j], par[sel], th[sel], half)
                 tiny = [(a, b) for a, b in new_arcs if b - a < 1e-12]
                 if tiny or used[j] > _CIRCLE_POINTS:
@@ -434,3 +445,27 @@ class Search:
                 if not new_arcs:
                     status[j] = ("proved", None)
         return [(st if st != "open" else "failed", pt) for st, pt in status]
+
+
+def _samples_per_arc(
+    arcs: list[tuple[float, float]], centre: NDArray[np.float64], half: NDArray[np.float64]
+) -> list[int]:
+    """Points to place on each uncovered arc in the next round of a circle cover.
+
+    The excluded arcs that end at the two ends of a gap suggest how wide the arcs of new points
+    inside it will be (the margin varies continuously); a gap narrower than that needs one
+    point, a wider one proportionally more, up to ``_CIRCLE_SPLIT``. Where a neighbour excluded
+    nothing (a margin at or below zero) the gap gets the full ``_CIRCLE_SPLIT``. Any choice is
+    safe: the cover only ever removes arcs that are proved, and what is left is sampled again.
+    """
+    out = []
+    ends_hi, ends_lo = centre + half, centre - half
+    for a, b in arcs:
+        h_left = half[int(np.argmin(np.abs(ends_hi - a)))]
+        h_right = half[int(np.argmin(np.abs(ends_lo - b)))]
+        width = min(h_left, h_right)
+        if width <= 0.0:
+            out.append(_CIRCLE_SPLIT)
+            continue
+        out.append(int(np.clip(np.ceil((b - a) / (1.5 * width)), 1, _CIRCLE_SPLIT)))
+    return out

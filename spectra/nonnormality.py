@@ -18,7 +18,14 @@ from numpy.typing import ArrayLike
 from spectra._resolvent import shared_factor
 from spectra._validation import as_square
 from spectra.errors import IllConditionedWarning
-from spectra.schur import SchurForm, _complex_schur, _frobenius, _roundoff_level
+from spectra.schur import (
+    SchurForm,
+    _complex_schur,
+    _exponent,
+    _frobenius,
+    _power_of_two_scale,
+    _roundoff_level,
+)
 
 __all__ = ["eigenvector_condition", "henrici", "orthogonality_error"]
 
@@ -184,5 +191,16 @@ def orthogonality_error(A: ArrayLike) -> float:
     4.24...
     """
     arr = as_square(A)
-    gram = arr.conj().T @ arr
-    return float(np.linalg.norm(gram - np.eye(arr.shape[0])))
+    # A = 2^e B with the largest entry of B near 1 (exact); then A^*A - I = 4^e (B^*B - 4^-e I),
+    # so the Gram matrix never overflows and only a result beyond the float64 range is inf.
+    e = _exponent(arr)
+    B = _power_of_two_scale(arr, -e) if e else arr
+    gram = B.conj().T @ B
+    identity = np.eye(arr.shape[0])
+    if e <= 0:
+        with np.errstate(under="ignore"):
+            return float(np.linalg.norm(_power_of_two_scale(gram, 2 * e) - identity))
+    with np.errstate(under="ignore"):
+        gram[np.diag_indices_from(gram)] -= np.ldexp(1.0, -2 * e)
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(np.linalg.norm(gram), 2 * e))
