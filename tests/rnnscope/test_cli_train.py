@@ -58,9 +58,9 @@ def test_quiet_prints_nothing_on_stderr(tmp_path: Path) -> None:
 
 
 def test_progress_bar_goes_to_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rnnscope.cli
+    import rnnscope.cli._app
 
-    monkeypatch.setattr(rnnscope.cli, "_show_progress", lambda: True)
+    monkeypatch.setattr(rnnscope.cli._app, "show_progress", lambda: True)
     result = invoke([*BASE, "--steps", "3", "--out", tmp_path / "p"])
     assert result.exit_code == 0, result.stderr
     assert "training" in result.stderr and "3/3" in result.stderr
