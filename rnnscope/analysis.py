@@ -21,7 +21,8 @@ from numpy.typing import ArrayLike
 
 import spectra
 from rnnscope.logs import progress_bar
-from rnnscope.measures import MatrixContext, measures
+from rnnscope.matrix_context import MatrixContext
+from rnnscope.measures import measures
 from rnnscope.parallel import map_jobs
 from rnnscope.settings import DEFAULT_EPS, TRANSIENT_STEPS
 

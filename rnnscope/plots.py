@@ -17,7 +17,7 @@ import numpy as np
 
 from rnnscope.analysis import TRANSIENT_STEPS, MatrixAnalysis, as_numpy
 from rnnscope.figures import new_figure, plain_text, save_figure, unique_filenames
-from rnnscope.measures import MatrixContext
+from rnnscope.matrix_context import MatrixContext
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

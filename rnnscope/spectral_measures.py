@@ -1,7 +1,8 @@
 """The built-in spectral measures of a recurrent matrix, in table order.
 
 Each is one :func:`rnnscope.measures.register_measure` call computing from the shared
-:class:`rnnscope.measures.MatrixContext`; a new measure of the same kind is one more call here.
+:class:`rnnscope.matrix_context.MatrixContext`; a new measure of the same kind is one more call
+here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import math
 import numpy as np
 
 import spectra
-from rnnscope.measures import MatrixContext, register_measure, safe
+from rnnscope.matrix_context import MatrixContext, safe
+from rnnscope.measures import register_measure
 
 __all__: list[str] = []
 
