@@ -130,7 +130,7 @@ def test_recovery_after_a_kill_between_moves(tmp_path: Path) -> None:
     """A stage holding moved foreign entries (killed before the swap) gives them back."""
     out = tmp_path / "rep"
     replace_folder(out, _build(1), owned=_OWNED)
-    from rnnscope.files import _stage_prefix
+    from rnnscope.folder_swap import _stage_prefix
 
     stage = tmp_path / (_stage_prefix(out) + "new-abc")
     stage.mkdir()
