@@ -17,6 +17,7 @@ from rnnscope.options import DEFAULT_MAX_SIZE
 from rnnscope.parallel import map_jobs, single_thread
 from rnnscope.report.document import FigureData, ModelReport, Report
 from rnnscope.report.sections import ModelContext, sections
+from rnnscope.report.transfer import transfer_blocks
 from rnnscope.settings import ReportSettings
 
 if TYPE_CHECKING:
@@ -73,8 +74,10 @@ def build_report(
     Returns
     -------
     Report
-        Results per model. A model without a task, or a file that holds matrices only, gets
-        the spectral part and a note explaining why robustness is missing.
+        Results per model, and the transfer matrix of the attacked models that share a task
+        (crafted on each, evaluated on the others). A model without a task, or a file that
+        holds matrices only, gets the spectral part and a note explaining why robustness is
+        missing.
 
     Raises
     ------
@@ -119,12 +122,19 @@ def build_report(
             results[index] = (model, times)
             update(f"{model.name}: done", advance=1)
     timings: dict[str, Any] = {results[i][0].name: results[i][1] for i in sorted(results)}
+    reports = [results[i][0] for i in sorted(results)]
+    transfer_start = time.perf_counter()
+    with single_thread():
+        transfer = transfer_blocks(reports, loaded, settings)
+    if transfer:
+        timings["transfer"] = round(time.perf_counter() - transfer_start, 3)
     timings["total"] = round(time.perf_counter() - start, 3)
     return Report(
         settings=settings,
-        models=[results[i][0] for i in sorted(results)],
+        models=reports,
         provenance=_provenance(settings),
         timings=timings,
+        transfer=transfer,
     )
 
 

@@ -201,6 +201,8 @@ class Report:
         Versions, seeds and settings.
     timings : dict
         Wall-clock seconds per model and step (written to ``timings.json`` only).
+    transfer : tuple of rnnscope.report.transfer.TransferBlock
+        Transfer matrices of the attacked models that share a task.
 
     Examples
     --------
@@ -213,6 +215,7 @@ class Report:
     models: list[ModelReport]
     provenance: dict[str, Any]
     timings: dict[str, Any] = field(repr=False)
+    transfer: tuple[Any, ...] = ()
 
     @property
     def figures(self) -> list[tuple[FigureData, ...]]:
@@ -237,6 +240,11 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """Content of ``report.json``: settings, summary rows, models and provenance.
 
+        ``transfer`` holds the transfer matrices (one per task shared by two or more attacked
+        models). ``significance`` says, per comparison-table column with Wilson intervals,
+        which models are best and which are not significantly different from the best
+        (:func:`rnnscope.report.significance.not_significant`).
+
         Returns
         -------
         dict
@@ -246,12 +254,16 @@ class Report:
         --------
         >>> report = Report(ReportSettings(), models=[], provenance={}, timings={})
         >>> sorted(report.to_dict())
-        ['models', 'provenance', 'settings', 'summary', 'title']
+        ['models', 'provenance', 'settings', 'significance', 'summary', 'title', 'transfer']
         """
+        from rnnscope.report.significance import not_significant
+
         return {
             "title": TITLE,
             "settings": self.settings.to_dict(),
             "summary": self.summary_rows(),
+            "significance": not_significant(self.columns(), self.models),
+            "transfer": [block.to_dict() for block in self.transfer],
             "models": [model.to_dict() for model in self.models],
             "provenance": self.provenance,
         }

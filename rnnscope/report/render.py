@@ -18,6 +18,7 @@ from rnnscope.measures import fmt
 from rnnscope.options import eps_key
 from rnnscope.report.document import TITLE, ModelReport, Report
 from rnnscope.report.sections import sections
+from rnnscope.report.transfer import transfer_view
 from rnnscope.safetext import printable
 
 __all__ = ["render_html", "render_json", "render_markdown", "write_report"]
@@ -25,8 +26,15 @@ __all__ = ["render_html", "render_json", "render_markdown", "write_report"]
 
 def _view(report: Report) -> dict[str, Any]:
     """Template context shared by the HTML and Markdown renderers."""
+    from rnnscope.report.significance import FOOTNOTE, MARK, not_significant
+
     columns = report.columns()
     rows = [{column.key: column.cell(model) for column in columns} for model in report.models]
+    marks = not_significant(columns, report.models)
+    for model, row in zip(report.models, rows, strict=True):
+        for key, found in marks.items():
+            if model.name in found["not_significant"]:
+                row[key] = {**row[key], "text": f"{row[key]['text']} {MARK}"}
     provenance = report.provenance
     provenance_rows = [
         ("rnnscope", provenance["rnnscope"]),
@@ -49,7 +57,11 @@ def _view(report: Report) -> dict[str, Any]:
         },
         "columns": columns,
         "rows": rows,
+        "significance_note": (
+            FOOTNOTE if any(found["not_significant"] for found in marks.values()) else None
+        ),
         "models": [_model_view(model) for model in report.models],
+        "transfer": transfer_view(report.transfer),
         "provenance": provenance_rows,
     }
 

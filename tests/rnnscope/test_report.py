@@ -113,6 +113,64 @@ def test_hidden_state_section_matches_the_library(reports: list[Path]) -> None:
     assert "hidden-state.svg" in (reports[0] / "report.md").read_text()
 
 
+def test_comparison_marks_differences_within_noise(reports: list[Path]) -> None:
+    from rnnscope.report.significance import FOOTNOTE, MARK
+
+    data = json.loads((reports[0] / "report.json").read_text())
+    attacked = [m for m in data["models"] if m["robustness"] is not None]
+    marked = 0
+    for key, found in data["significance"].items():
+        if key == "clean_accuracy":
+            bands = {m["name"]: m["robustness"]["linf"]["adversarial"]["intervals"]["clean"]
+                     for m in attacked}  # fmt: skip
+        else:
+            norm, eps = key.split("_")[1], float(key.split("_")[2])
+            index = data["settings"][f"{norm}_eps"].index(eps)
+            bands = {m["name"]: m["robustness"][norm]["adversarial"]["intervals"]["robust"][index]
+                     for m in attacked}  # fmt: skip
+        values = {row["model"]: row[key] for row in data["summary"] if row["model"] in bands}
+        top = max(values.values())
+        assert found["best"] == [name for name, v in values.items() if v == top]
+        expected = [
+            name
+            for name, v in values.items()
+            if v != top
+            and any(
+                bands[name][0] <= bands[b][1] and bands[b][0] <= bands[name][1]
+                for b in found["best"]
+            )
+        ]
+        assert found["not_significant"] == expected
+        marked += len(expected)
+    assert "clean_accuracy" in data["significance"] and marked > 0  # 8 samples: wide intervals
+    html = (reports[0] / "index.html").read_text()
+    assert html.count(f" {MARK}</td>") == marked
+    assert FOOTNOTE.split(":")[0] in html
+
+
+def test_transfer_matrix_matches_the_library(reports: list[Path]) -> None:
+    import attacks
+    from rnnscope.evaluation import evaluation_samples
+
+    data = json.loads((reports[0] / "report.json").read_text())
+    (block,) = data["transfer"]  # the bare matrix has no task and is not attacked
+    assert block["names"] == ["rnn", "lstm"] and block["task"]["name"] == "digits"
+    task = models.tasks.get("digits", **block["task"]["params"])
+    x, y = evaluation_samples(task, SETTINGS.samples)
+    nets = {name: models.load(data["models"][i]["source"]).model for i, name in enumerate("ab")}
+    eps = sorted(SETTINGS.linf_eps)[len(SETTINGS.linf_eps) // 2]
+    matrix = attacks.transfer(
+        nets, x, y, eps=eps, strength="quick", bounds=task.bounds, seed=SETTINGS.seed
+    )
+    assert block["eps"] == eps and block["accuracy"] == [list(r) for r in matrix.accuracy]
+    assert block["clean_accuracy"] == [
+        m["robustness"]["clean_accuracy"] for m in data["models"][:2]
+    ]
+    html = (reports[0] / "index.html").read_text()
+    assert '<h2 id="transfer-1">Transfer (digits)</h2>' in html
+    assert "## Transfer (digits)" in (reports[0] / "report.md").read_text()
+
+
 def test_json_content_matches_the_checkpoints(reports: list[Path]) -> None:
     data = json.loads((reports[0] / "report.json").read_text())
     names = [m["name"] for m in data["models"]]
