@@ -102,11 +102,22 @@ class Best:
             return flat.abs().amax(dim=1)
         return torch.linalg.vector_norm(flat, dim=1)
 
-    def offer(self, candidate: torch.Tensor, fooled: torch.Tensor, rows: torch.Tensor) -> None:
-        """Keep ``candidate[i]`` for sample ``rows[i]`` where it fools the model and is smaller."""
+    def offer(
+        self,
+        candidate: torch.Tensor,
+        fooled: torch.Tensor,
+        rows: torch.Tensor,
+        *,
+        size: torch.Tensor | None = None,
+    ) -> None:
+        """Keep ``candidate[i]`` for sample ``rows[i]`` where it fools the model and is smaller.
+
+        ``size`` is :meth:`sizes` of the candidates when the caller has it already.
+        """
         if not bool(fooled.any()):
             return
-        size = self.sizes(candidate, rows)
+        if size is None:
+            size = self.sizes(candidate, rows)
         better = fooled & (size < self.size[rows])
         if bool(better.any()):
             idx = rows[better]

@@ -90,14 +90,17 @@ class _Watch(torch.nn.Module):
         best = self.best
         if best is not None and self.y is not None and x.shape == best.x.shape:
             with torch.no_grad():
-                lo, hi = self.bounds
-                slack = 1e-6 * (hi - lo)
-                flat = x.detach().flatten(1)
-                inside = ((flat >= lo - slack) & (flat <= hi + slack)).all(dim=1)
-                size = best.sizes(x)
-                small = size <= self.eps * (1 + 1e-5) + 1e-7
-                fooled = (out.detach().argmax(dim=1) != self.y) & inside & small
-                best.offer(x, fooled, torch.arange(x.shape[0], device=x.device))
+                # only the misclassified queries are checked (most queries are not)
+                rows = (out.detach().argmax(dim=1) != self.y).nonzero()[:, 0]
+                if rows.numel():
+                    lo, hi = self.bounds
+                    slack = 1e-6 * (hi - lo)
+                    cand = x.detach()[rows]
+                    flat = cand.flatten(1)
+                    inside = ((flat >= lo - slack) & (flat <= hi + slack)).all(dim=1)
+                    size = best.sizes(cand, rows)
+                    small = size <= self.eps * (1 + 1e-5) + 1e-7
+                    best.offer(cand, inside & small, rows, size=size)
         return out
 
 

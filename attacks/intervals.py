@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,7 @@ def bootstrap(
     seed: int,
     resamples: int = 1000,
     level: float = 0.95,
+    of_means: bool = False,
 ) -> tuple[float, float] | None:
     """Percentile bootstrap interval of ``statistic`` over resampled rows of ``values``.
 
@@ -91,6 +93,10 @@ def bootstrap(
         Bootstrap replicates.
     level : float, default 0.95
         Coverage.
+    of_means : bool, default False
+        Pass ``statistic`` the column means of each resample (``values.shape[1:]``) instead of
+        the resampled rows: the means of every replicate are computed at once, and the
+        replicates are the same as without it.
 
     Returns
     -------
@@ -109,6 +115,9 @@ def bootstrap(
     >>> lo, hi = bootstrap(np.arange(100.0), np.median, seed=0)
     >>> lo < 49.5 < hi
     True
+    >>> bootstrap(np.arange(100.0), np.mean, seed=0) == bootstrap(
+    ...     np.arange(100.0), float, seed=0, of_means=True)
+    True
     """
     if resamples < 1 or not 0 < level < 1:
         raise AttackInputError(
@@ -121,8 +130,12 @@ def bootstrap(
     rng = np.random.default_rng(seed)
     stats = []
     undefined = 0
-    for _ in range(resamples):
-        value = statistic(values[rng.integers(0, n, n)])
+    if of_means:  # the same draws as one replicate at a time
+        samples: Any = values[rng.integers(0, n, (resamples, n))].mean(axis=1)
+    else:
+        samples = (values[rng.integers(0, n, n)] for _ in range(resamples))
+    for sample in samples:
+        value = statistic(sample)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             undefined += 1
         else:

@@ -9,8 +9,9 @@
 2. The default ensemble at ``standard`` strength (APGD-CE and APGD-DLR, 5 x 100 steps, Square
    1000 queries; Linf) against the same three attacks called directly through torchattacks
    3.5.1 on the same model and inputs (``(B, 1, T, F)`` view). Target: ratio <= 1.15.
-3. ``--report``: wall time of ``rnnscope report`` on the demo's seven models at ``quick`` and
-   ``standard`` strength (heavy: trains the demo zoo first if it is missing).
+3. ``--report DIR``: wall time of ``rnnscope report`` on the demo's seven models (the
+   checkpoints in ``DIR/models``, as ``rnnscope demo --out DIR`` writes them, or ``DIR/runs``)
+   at ``quick`` and ``standard`` strength.
 
 Run: ``.venv/bin/python benchmarks/attacks.py [--repeats 7] [--threads 1] [--report DIR]``
 """
@@ -174,15 +175,23 @@ def ensemble_benchmark(repeats: int) -> None:
 def report_benchmark(root: Path) -> None:
     import subprocess
 
+    folder = next((root / d for d in ("models", "runs") if (root / d).is_dir()), None)
+    if folder is None:
+        print(f"rnnscope report: skipped ({root} has no models/ or runs/ folder)")
+        return
+    runs = sorted(str(p) for p in folder.iterdir() if (p / "config.json").is_file())
     for strength in ("quick", "standard"):
         out = root / f"report-{strength}"
         start = time.perf_counter()
-        cmd = [sys.executable, "-m", "rnnscope", "report", str(root / "runs"), "--out", str(out)]
+        cmd = [sys.executable, "-m", "rnnscope", "report", *runs, "--out", str(out)]
         cmd += ["--strength", strength]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
         status = "ok" if done.returncode == 0 else f"exit {done.returncode}: {done.stderr[-300:]}"
-        print(f"rnnscope report, demo models, --strength {strength}: {wall:.1f} s wall ({status})")
+        print(
+            f"rnnscope report, {len(runs)} demo models, --strength {strength}: {wall:.1f} s "
+            f"wall ({status})"
+        )
 
 
 def main() -> None:
@@ -190,7 +199,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--ensemble-repeats", type=int, default=3)
-    parser.add_argument("--report", type=Path, default=None, help="demo folder with runs/")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="demo folder with models/ (rnnscope demo) or runs/",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     ensemble_benchmark(args.ensemble_repeats)
