@@ -12,6 +12,7 @@ from rnnscope.cli import _app
 from rnnscope.cli._app import app
 from rnnscope.errors import BadOptionError
 from rnnscope.options import SEED_MAX
+from rnnscope.settings import DynamicsSettings, default, help_text
 
 
 @app.command(
@@ -27,15 +28,18 @@ def _dynamics_command(
         typer.Option("--task", help="Task whose test inputs drive the network (default: its own)."),
     ] = None,
     lyapunov: Annotated[
-        int, typer.Option("--lyapunov", help="Number of leading Lyapunov exponents (0: none).")
-    ] = 10,
+        int, typer.Option("--lyapunov", help=help_text(DynamicsSettings, "lyapunov"))
+    ] = default(DynamicsSettings, "lyapunov"),
     fixed_points: Annotated[
-        bool, typer.Option("--fixed-points", help="Search fixed points at zero input.")
-    ] = False,
-    samples: Annotated[int, typer.Option("--samples", help="Input sequences.")] = 32,
+        bool, typer.Option("--fixed-points", help=help_text(DynamicsSettings, "fixed_points"))
+    ] = default(DynamicsSettings, "fixed_points"),
+    samples: Annotated[
+        int, typer.Option("--samples", help=help_text(DynamicsSettings, "samples"))
+    ] = default(DynamicsSettings, "samples"),
     seed: Annotated[
-        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of every random choice.")
-    ] = 0,
+        int,
+        typer.Option("--seed", min=0, max=SEED_MAX, help=help_text(DynamicsSettings, "seed")),
+    ] = default(DynamicsSettings, "seed"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plots: Annotated[Path | None, typer.Option("--plots", help="Folder for the figures.")] = None,
 ) -> None:

@@ -24,7 +24,14 @@ from rnnscope.report import (
     unregister_section,
 )
 from rnnscope.report.sections import Column
-from rnnscope.settings import AnalysisSettings, AttackSettings, TrainSettings, default, eps_text
+from rnnscope.settings import (
+    AnalysisSettings,
+    AttackSettings,
+    DynamicsSettings,
+    TrainSettings,
+    default,
+    eps_text,
+)
 from tests.rnnscope.helpers import invoke
 
 KEY = "numerical_abscissa"
@@ -160,6 +167,9 @@ def test_command_line_defaults_come_from_the_settings() -> None:
     settings = AttackSettings()
     assert attack["samples"] == settings.samples and attack["steps"] == settings.steps
     assert attack["attacks_"] == ",".join(settings.attacks) and attack["norm"] == settings.norm
+    dynamics = _option_defaults("dynamics")
+    for name in ("lyapunov", "fixed_points", "samples", "seed"):
+        assert dynamics[name] == default(DynamicsSettings, name), name
 
 
 def test_train_defaults_mirror_the_library() -> None:
