@@ -220,7 +220,8 @@ def _stable_range(
     radii: NDArray[np.float64], logs: NDArray[np.float64], valid: NDArray[np.bool_]
 ) -> tuple[float, int, int] | None:
     """Largest order over the maximal stable windows of the log-log curve, with its window."""
-    slopes = np.diff(logs) / np.diff(np.log(radii))
+    with np.errstate(invalid="ignore"):  # logs of sigma = 0 are -inf, and not valid
+        slopes = np.diff(logs) / np.diff(np.log(radii))
     ok = valid[1:] & valid[:-1] & np.isfinite(slopes)
     best: tuple[float, int, int] | None = None
     m = slopes.size
@@ -250,27 +251,22 @@ def _statistic(T: NDArray[np.complex128], real: bool, seed: int) -> tuple[_Found
     scale = float(np.ldexp(1.0, e))
     lam = np.diag(scaled).copy()
     frobenius = _frobenius(scaled)
-    candidates = _candidates(lam, frobenius, real)
     floor = FLOOR * _EPS * frobenius
-    grids = []
-    for c in candidates:
-        radii = np.geomspace(c.inner, c.outer, RADII)
-        if real and abs(c.centre.imag) <= 1e-12 * max(abs(c.centre), frobenius):
-            angles = (np.arange(ANGLES) + 0.5) * (np.pi / ANGLES)
-        else:
-            angles = (np.arange(2 * ANGLES) + 0.5) * (np.pi / ANGLES)
-        grids.append((radii, c.centre + radii[:, None] * np.exp(1j * angles)[None, :]))
-    if not grids:
+    if lam.size > 1 and np.all(lam == lam[0]):
+        exact = _nilpotent_order(scaled, floor)
+        if exact is not None:
+            order, upper, lower = exact
+            radii = (lower * scale, upper * scale)
+            return _Found(float(order), complex(lam[0]) * scale, radii, int(lam.size)), 0
+    candidates = _candidates(lam, frobenius, real)
+    if not candidates:
         return None, 0
-    z = np.concatenate([g.ravel() for _, g in grids])
-    if real:
-        z = z.real + 1j * np.abs(z.imag)
-    sigma = ResolventSolver(scaled).sigma(z, tol=SIGMA_TOL, seed=seed)
+    solver = ResolventSolver(scaled)
+    ranges = [np.geomspace(c.inner, c.outer, RADII) for c in candidates]
+    grids, sigmas = _evaluate(solver, candidates, ranges, frobenius, real, seed)
+    points = sum(g.size for g in grids)
     best: _Found | None = None
-    start = 0
-    for c, (radii, grid) in zip(candidates, grids, strict=True):
-        s = sigma[start : start + grid.size].reshape(grid.shape)
-        start += grid.size
+    for c, radii, grid, s in zip(candidates, ranges, grids, sigmas, strict=True):
         valid = (s > floor).all(axis=1)
         with np.errstate(divide="ignore"):
             logs = np.log(s).mean(axis=1)
@@ -287,7 +283,79 @@ def _statistic(T: NDArray[np.complex128], real: bool, seed: int) -> tuple[_Found
                 (float(radii[a]) * scale, float(radii[b]) * scale),
                 c.size,
             )
-    return best, int(z.size)
+    return best, int(points)
+
+
+def _nilpotent_order(T: NDArray[np.complex128], floor: float) -> tuple[int, float, float] | None:
+    r"""Order of a triangular `T` whose computed eigenvalues all equal one value :math:`\mu`.
+
+    Then :math:`T = \mu I + N` with :math:`N` strictly upper triangular, exactly (no eigenvalue
+    has split into a ring: the input was triangular, a pure Jordan block for instance), and
+    :math:`(zI - T)^{-1} = \sum_{j<m} N^j/(z - \mu)^{j+1}` with :math:`m` the index of
+    :math:`N` (:math:`N^m = 0 \ne N^{m-1}`). For :math:`r = |z - \mu|` below about
+    :math:`\|N^{m-1}\|/\|N^{m-2}\|` the last term dominates: the local order is `m`, the size
+    of the largest Jordan block, down to :math:`r = 0`. The index comes from about
+    :math:`2\log_2 n` products (repeated squaring, then bisection); a power counts as zero below
+    the rounding level of its product. Returns ``(m, upper radius, radius of the float64 floor)``
+    (the floor radius is where :math:`\sigma_{\min} \approx r^m/\|N^{m-1}\|` falls below the
+    floor of sampled orders), or ``None`` when :math:`N = 0`.
+    """
+    n = T.shape[0]
+    N = np.triu(T, 1)
+    size = float(np.linalg.norm(N, 2))
+    if size == 0.0:
+        return None
+    N = N / size  # ||N||_2 = 1, so every power has norm at most 1
+
+    def is_zero(P: NDArray[np.complex128], power: int) -> bool:
+        return float(np.linalg.norm(P)) <= 4.0 * n * power * _EPS
+
+    powers = [N]  # N^(2^j)
+    while not is_zero(powers[-1], 2 ** (len(powers) - 1)) and 2 ** len(powers) <= 2 * n:
+        powers.append(powers[-1] @ powers[-1])
+    # N^(2^(J-1)) is nonzero and N^(2^J) zero (or 2^J > n): bisect between them
+    top = len(powers) - 1
+    P, m = powers[top - 1], 2 ** (top - 1)
+    for j in range(top - 2, -1, -1):
+        Q = P @ powers[j]
+        if not is_zero(Q, m + 2**j):
+            P, m = Q, m + 2**j
+    index = m + 1  # N^m != 0 and N^(m+1) == 0
+    last = float(np.linalg.norm(P, 2))  # ||N^(index-1)|| (of the normalised N)
+    if index == 2:
+        previous = 1.0
+    else:
+        previous = float(np.linalg.norm(np.linalg.matrix_power(N, index - 2), 2))
+    upper = 0.5 * size * last / previous
+    lower = size * (floor / size * last) ** (1.0 / index) if last > 0 else 0.0
+    return index, upper, min(lower, upper)
+
+
+def _evaluate(
+    solver: ResolventSolver,
+    candidates: list[_Candidate],
+    ranges: list[NDArray[np.float64]],
+    frobenius: float,
+    real: bool,
+    seed: int,
+) -> tuple[list[NDArray[np.complex128]], list[NDArray[np.float64]]]:
+    """Circles of the given radii around each candidate, all in one batched sigma_min call."""
+    grids = []
+    for c, radii in zip(candidates, ranges, strict=True):
+        if real and abs(c.centre.imag) <= 1e-12 * max(abs(c.centre), frobenius):
+            angles = (np.arange(ANGLES) + 0.5) * (np.pi / ANGLES)
+        else:
+            angles = (np.arange(2 * ANGLES) + 0.5) * (np.pi / ANGLES)
+        grids.append(c.centre + radii[:, None] * np.exp(1j * angles)[None, :])
+    z = np.concatenate([g.ravel() for g in grids])
+    if real:
+        z = z.real + 1j * np.abs(z.imag)
+    sigma = solver.sigma(z, tol=SIGMA_TOL, seed=seed)
+    out, start = [], 0
+    for g in grids:
+        out.append(sigma[start : start + g.size].reshape(g.shape))
+        start += g.size
+    return grids, out
 
 
 def _schur_factor(G: NDArray[Any]) -> NDArray[np.complex128]:
@@ -396,6 +464,17 @@ def chain_order(
     chain), the spectrum is probed as one cluster out to :math:`\|A\|_F`; there the order
     measures how fast the resolvent decays at that coarse scale, which for a strongly
     non-normal matrix with separated eigenvalues can be near 2.
+
+    When all computed eigenvalues are exactly equal (a triangular input such as a pure Jordan
+    block :math:`\mu I + J_k`, or ``np.eye(k, k=1)``), no eigenvalue has split into a ring and
+    :math:`T = \mu I + N` holds exactly: the order is then the index :math:`m` of the nilpotent
+    :math:`N` (:math:`N^m = 0 \ne N^{m-1}`, the size of the largest Jordan block), exact for every
+    :math:`k`, found from a few matrix products instead of sampled slopes. `radii` then runs from
+    the radius where :math:`\sigma_{\min} \approx r^m/\|N^{m-1}\|` falls below the float64
+    floor :math:`10^3\epsilon\|A\|_F` of the sampled orders up to
+    :math:`\tfrac12\|N^{m-1}\|/\|N^{m-2}\|`; for long unit chains (:math:`k \gtrsim 40`)
+    the floor radius reaches the upper end and the range is empty: the order holds in exact
+    arithmetic, but no sampled slope could show it.
 
     Examples
     --------

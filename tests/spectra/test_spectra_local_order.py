@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -220,3 +221,45 @@ def test_result_is_frozen_serialisable_and_deterministic() -> None:
 def test_bad_options_are_named(kw: dict, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         spectra.chain_order(np.eye(3), **kw)
+
+
+@pytest.mark.parametrize("k", [2, 3, 7, 16, 20, 32, 64])
+def test_pure_jordan_blocks_have_their_size_as_order_without_warnings(k: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        results = [
+            spectra.chain_order(chain(k)),
+            spectra.chain_order(np.eye(k, k=1)),
+            spectra.chain_order(spectra.matrices.jordan(k, -0.25)),
+            spectra.chain_order(0.3 * np.eye(k, k=1) * 1e-200),
+        ]
+    for result in results:
+        assert result.order == k and result.cluster_size == k
+        lo, hi = result.radii
+        assert 0.0 <= lo <= hi
+    assert results[2].eigenvalue == -0.25
+    # below the floor radius the sampled sigma_min of the block is under 1e3 eps ||A||_F,
+    # and the slope k holds up to half the coupling (sigma_min(rI - J) <= r^k exactly)
+    lo, hi = results[1].radii
+    assert hi == pytest.approx(0.5)
+    floor = 1e3 * np.finfo(float).eps * np.sqrt(k - 1)
+    assert lo == pytest.approx(min(floor ** (1.0 / k), 0.5), rel=1e-9)
+    if lo < hi:
+        r = np.geomspace(lo, hi, 5)
+        s = [scipy.linalg.svdvals(x * np.eye(k) - np.eye(k, k=1))[-1] for x in r]
+        slopes = np.diff(np.log(s)) / np.diff(np.log(r))
+        assert np.all(np.abs(slopes - k) <= 0.1 * k + 1.0)
+
+
+def test_exact_nilpotent_structure_reports_the_largest_block() -> None:
+    B = scipy.linalg.block_diag(np.eye(5, k=1), 2.0 * np.eye(3, k=1), np.zeros((2, 2)))
+    result = spectra.chain_order(B)
+    assert result.order == 5 and result.eigenvalue == 0
+
+
+def test_hidden_long_chain_gives_no_runtime_warning() -> None:
+    Q = random_orthogonal(32, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = spectra.chain_order(Q @ chain(32) @ Q.T)
+    assert np.isnan(result.order) or result.order >= 1.0
