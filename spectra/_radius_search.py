@@ -27,6 +27,8 @@ _DENSE_N = 96
 _DENSE_POINTS = 64
 #: The computed sigma_min is trusted to this relative accuracy when arcs are excluded.
 _TRUST = 1e-6
+#: Lanczos steps of the first estimate at the samples of a ray.
+_SAMPLE_STEPS = 12
 #: Tolerance of the inverse-Lanczos values of a circle cover (a hundredth of _TRUST).
 _COVER_TOL = 1e-8
 #: Rounding level of the Schur factor: ``_SLACK * N * eps_mach * ||A||_F``.
@@ -73,8 +75,14 @@ class Search:
         self._strict: NDArray[np.float64] | None = None
 
     # -------------------------------------------------------------- evaluation
-    def sigma(self, z: NDArray[np.complex128], *, tol: float | None = None) -> NDArray[np.float64]:
-        """sigma_min(zI - T) at scaled points (mirror images computed once for real A)."""
+    def sigma(
+        self, z: NDArray[np.complex128], *, tol: float | None = None, steps: int | None = None
+    ) -> NDArray[np.float64]:
+        """sigma_min(zI - T) at scaled points (mirror images computed once for real A).
+
+        With `steps`, points not converged after that many Lanczos steps keep their Ritz
+        estimate, which is never below the true value: enough to know that a point is inside.
+        """
         z = np.asarray(z, dtype=np.complex128).ravel()
         if z.size == 0:
             return np.zeros(0)
@@ -87,7 +95,10 @@ class Search:
             M[:, idx, idx] += uniq[:, None]
             return np.linalg.svd(M, compute_uv=False)[:, -1][inverse]
         tol = self.stol if tol is None else tol
-        return self.prep.solver.sigma(uniq, tol=tol, seed=self.seed)[inverse]
+        values = self.prep.solver.sigma(
+            uniq, tol=tol, seed=self.seed, maxiter=steps, estimate=steps is not None
+        )
+        return values[inverse]
 
     # -------------------------------------------------------------- driver
     def run(self, eps_values: Sequence[float]) -> list[PseudospectralRadius]:
@@ -209,8 +220,7 @@ class Search:
         span = r_out - base
         if radii is None:
             radii = base[:, None] + span[:, None] * _RAY_SAMPLES[None, :]
-        s = self.sigma((radii * u[:, None]).ravel()).reshape(radii.shape)
-        inside = s <= e[:, None]
+        s, inside = self._samples(e, radii * u[:, None])
         lo = np.where(np.isfinite(r_in), r_in, -np.inf)
         f_lo = np.full(m, -np.inf)
         hi = r_out.copy()
@@ -267,6 +277,35 @@ class Search:
             side[act] = np.where(ins, 1, -1)
             act = act[hi[act] - lo[act] > 0.5 * self.tol * hi[act]]
         return lo
+
+    def _samples(
+        self, e: NDArray[np.float64], z: NDArray[np.complex128]
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """sigma_min at the samples ``z[i, :]`` of each ray (increasing radius), and inside flags.
+
+        All samples first get a few Lanczos steps: an estimate that is at most `e` proves the
+        point inside (the estimate is never below the true value), and far from the spectrum,
+        where Lanczos converges slowly, most samples are clearly outside. Then the first sample
+        beyond the outermost inside one on each ray, the end of the bracket the root finder
+        starts from, is evaluated to full accuracy, and again outward while it turns out inside.
+        """
+        s = self.sigma(z.ravel(), steps=_SAMPLE_STEPS).reshape(z.shape)
+        inside = s <= e[:, None]
+        checked = inside.copy()
+        k = z.shape[1]
+        while True:
+            last = np.where(inside.any(axis=1), k - 1 - np.argmax(inside[:, ::-1], axis=1), -1)
+            nxt = last + 1
+            rows = np.flatnonzero(
+                (nxt < k) & ~checked[np.arange(z.shape[0]), np.minimum(nxt, k - 1)]
+            )
+            if rows.size == 0:
+                return s, inside
+            cols = nxt[rows]
+            exact = self.sigma(z[rows, cols])
+            s[rows, cols] = exact
+            checked[rows, cols] = True
+            inside[rows, cols] = exact <= e[rows]
 
     def _refine(
         self, e: NDArray[np.float64], start: NDArray[np.complex128], outer: NDArray[np.float64]

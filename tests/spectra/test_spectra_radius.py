@@ -223,3 +223,29 @@ def test_eps_beyond_the_float_range_of_the_matrix_is_certified_without_lapack(sc
     assert r[0].upper >= r[0].value
     out, err = capfd.readouterr()
     assert "DLASCL" not in out + err
+
+
+@pytest.mark.parametrize("kind", ["nonnormal", "toeplitz"])
+def test_lanczos_sized_search_with_estimated_ray_samples(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # above the dense-SVD size of the search: ray samples are first ranked by a few Lanczos
+    # steps (an estimate can only prove a point inside), the bracket ends are then exact
+    import spectra._radius_search as search
+
+    n = 110
+    if kind == "nonnormal":
+        A = np.random.default_rng(9).standard_normal((n, n)) / np.sqrt(n) + 0.5 * np.eye(n, k=1)
+    else:
+        A = scipy.linalg.toeplitz(np.r_[0, 0.25, np.zeros(n - 2)], np.r_[0, 1, 1, np.zeros(n - 3)])
+    eps = [1e-3, 1e-1]
+    fast = pseudospectral_radius(A, eps)
+    monkeypatch.setattr(search, "_SAMPLE_STEPS", None)  # every sample to full accuracy
+    slow = pseudospectral_radius(A, eps)
+    theta = np.linspace(0, np.pi, 180)  # real A: the lower half plane is the mirror image
+    for e, r, ref in zip(eps, fast, slow, strict=True):
+        assert dense_sigma(A, np.array([r.witness]))[0] <= e * (1 + 1e-8) + 1e-14
+        assert float(r) == pytest.approx(float(ref), rel=1e-6)
+        assert r.certified and r.upper <= float(r) * (1 + 1e-3)
+        outside = dense_sigma(A, r.upper * (1 + 1e-6) * np.exp(1j * theta))
+        assert outside.min() > e
