@@ -12,15 +12,18 @@ from torch import nn
 
 from models._options import _Option
 from models.errors import InputShapeError, UnsupportedModelError
+from models.one_step import OneStepMap
 
 __all__ = ["RecurrentModel"]
 
 
-class RecurrentModel(nn.Module):
+class RecurrentModel(nn.Module, OneStepMap):
     """Recurrent classifier mapping ``(batch, time, features)`` inputs to logits.
 
     Subclasses implement one cell kind each; build them with :func:`models.build`. Matrices are
-    reported in the column convention :math:`h_t = f(W h_{t-1} + U x_t + b)`.
+    reported in the column convention :math:`h_t = f(W h_{t-1} + U x_t + b)`. The one-step map
+    and its Jacobians (``step``, ``step_jacobian``, ...) come from
+    :class:`models.one_step.OneStepMap`.
 
     Parameters
     ----------
@@ -218,7 +221,7 @@ class RecurrentModel(nn.Module):
         ['f', 'g', 'i', 'o']
         """
         with torch.no_grad():
-            return {k: v.detach().float().clone() for k, v in self._blocks().items()}
+            return {k: _detached(v) for k, v in self._blocks().items()}
 
     def recurrent_matrix(self) -> torch.Tensor:
         """Principal recurrent block (``"W"``; ``"g"`` for lstm, ``"n"`` for gru).
@@ -351,176 +354,6 @@ class RecurrentModel(nn.Module):
             "supported kinds: rnn, scornn, exprnn, nnrnn"
         )
 
-    # ------------------------------------------------------------------ one-step map
-    @property
-    def state_size(self) -> int:
-        """Size ``S`` of the full state: ``H``; ``2H`` for lstm (``[h; c]``); ``H + m`` for nru.
-
-        The hidden state ``h`` is always the first ``H`` entries of the full state.
-        """
-        return self.hidden_size
-
-    def initial_state(self, batch_size: int) -> torch.Tensor:
-        """Zero full state ``(B, S)`` (the state every forward pass starts from).
-
-        Parameters
-        ----------
-        batch_size : int
-            Number of states ``B``.
-
-        Returns
-        -------
-        (B, S) torch.Tensor
-            Zeros in the model's dtype.
-
-        Examples
-        --------
-        >>> import models
-        >>> models.build("lstm", input_size=1, hidden_size=3, output_size=1).initial_state(2).shape
-        torch.Size([2, 6])
-        """
-        return self.readout.weight.new_zeros(batch_size, self.state_size)
-
-    def step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        r"""One step of the recurrence on the full state, :math:`s_t = F(s_{t-1}, x_t)`.
-
-        Iterating it from :meth:`initial_state` reproduces :meth:`hidden_states` exactly (in its
-        first ``H`` entries). Differentiable with autograd and ``torch.func``.
-
-        Parameters
-        ----------
-        state : (B, S) torch.Tensor
-            Full state :math:`s_{t-1}` (see :attr:`state_size`).
-        x_t : (B, F) torch.Tensor
-            Input of the step.
-
-        Returns
-        -------
-        (B, S) torch.Tensor
-            :math:`s_t`.
-
-        Raises
-        ------
-        InputShapeError
-            If the shapes do not match the model.
-
-        Examples
-        --------
-        >>> import models, torch
-        >>> model = models.build("gru", input_size=2, hidden_size=4, output_size=1)
-        >>> s = model.step(model.initial_state(3), torch.ones(3, 2))
-        >>> bool(torch.equal(s, model.hidden_states(torch.ones(3, 1, 2))[:, 0]))
-        True
-        """
-        state, x_t = self._check_step(state, x_t)
-        return self._step(state, x_t)
-
-    def step_jacobian(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        r"""Jacobian :math:`\partial s_t / \partial s_{t-1}` of :meth:`step`, column convention.
-
-        Analytic for rnn, scornn, exprnn, nnrnn, lstm and gru; ``torch.func.jacrev`` (vectorised
-        over the batch) for nru.
-
-        Parameters
-        ----------
-        state : (B, S) torch.Tensor
-            Full state :math:`s_{t-1}`.
-        x_t : (B, F) torch.Tensor
-            Input of the step.
-
-        Returns
-        -------
-        (B, S, S) torch.Tensor
-            ``J[b, i, j]`` is the derivative of entry ``i`` of the new state with respect to
-            entry ``j`` of the old one. Detached.
-
-        Raises
-        ------
-        InputShapeError
-            If the shapes do not match the model.
-
-        Examples
-        --------
-        >>> import models, torch
-        >>> model = models.build("rnn", input_size=1, hidden_size=3, output_size=1)
-        >>> J = model.step_jacobian(model.initial_state(1), torch.zeros(1, 1))
-        >>> bool(torch.allclose(J[0], model.recurrent_matrix()))
-        True
-        """
-        state, x_t = self._check_step(state, x_t)
-        with torch.no_grad():
-            return self._step_jacobians(state.detach(), x_t.detach(), inputs=False)[0]
-
-    def input_jacobian(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        r"""Jacobian :math:`\partial s_t / \partial x_t` of :meth:`step`.
-
-        Parameters
-        ----------
-        state : (B, S) torch.Tensor
-            Full state :math:`s_{t-1}`.
-        x_t : (B, F) torch.Tensor
-            Input of the step.
-
-        Returns
-        -------
-        (B, S, F) torch.Tensor
-            Detached.
-
-        Raises
-        ------
-        InputShapeError
-            If the shapes do not match the model.
-
-        Examples
-        --------
-        >>> import models, torch
-        >>> model = models.build("rnn", input_size=2, hidden_size=3, output_size=1)
-        >>> model.input_jacobian(model.initial_state(1), torch.zeros(1, 2)).shape
-        torch.Size([1, 3, 2])
-        """
-        state, x_t = self._check_step(state, x_t)
-        with torch.no_grad():
-            J_x = self._step_jacobians(state.detach(), x_t.detach(), inputs=True)[1]
-        assert J_x is not None
-        return J_x
-
-    def _step(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        """One step on checked ``(B, S)`` states and ``(B, F)`` inputs."""
-        raise NotImplementedError
-
-    def _step_jacobians(
-        self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """State Jacobian ``(B, S, S)`` and, when ``inputs``, input Jacobian ``(B, S, F)``.
-
-        The default differentiates :meth:`_step` with ``torch.func`` (vectorised over the batch).
-        """
-
-        def one(s: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-            return self._step(s[None], x[None])[0]
-
-        with torch.enable_grad():
-            argnums = (0, 1) if inputs else 0
-            out = torch.func.vmap(torch.func.jacrev(one, argnums=argnums))(state, x_t)
-        if inputs:
-            return out[0].detach(), out[1].detach()
-        return out.detach(), None
-
-    def _check_step(
-        self, state: torch.Tensor, x_t: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        S, F = self.state_size, self.input_size
-        if not isinstance(state, torch.Tensor) or state.dim() != 2 or state.shape[1] != S:
-            shape = tuple(state.shape) if isinstance(state, torch.Tensor) else type(state).__name__
-            raise InputShapeError(f"expected a state of shape (batch, {S}), got {shape}")
-        if not isinstance(x_t, torch.Tensor) or tuple(x_t.shape) != (state.shape[0], F):
-            shape = tuple(x_t.shape) if isinstance(x_t, torch.Tensor) else type(x_t).__name__
-            raise InputShapeError(
-                f"expected a step input of shape ({state.shape[0]}, {F}), got {shape}"
-            )
-        dtype = self.readout.weight.dtype
-        return state.to(dtype), x_t.to(dtype)
-
     # ------------------------------------------------------------------ shared helpers
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != self.input_size:
@@ -582,6 +415,11 @@ class RecurrentModel(nn.Module):
         readout = nn.utils.skip_init(nn.Linear, self.hidden_size, self.output_size)
         _uniform_linear(readout, generator)
         return readout
+
+
+def _detached(tensor: torch.Tensor) -> torch.Tensor:
+    """Return a detached float32 copy of ``tensor`` (how matrices leave a model)."""
+    return tensor.detach().float().clone()
 
 
 def _uniform_(tensor: torch.Tensor, bound: float, generator: torch.Generator) -> None:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models._options import READOUT, _flag, _integer, _Option
-from models.base import RecurrentModel, _uniform_linear
+from models.base import RecurrentModel, _detached, _uniform_linear
 from models.errors import InvalidOptionError
 
 __all__ = ["NRU"]
@@ -100,22 +100,23 @@ class NRU(RecurrentModel):
         return {"W": self.recurrent_weight()}
 
     def memory_block(self) -> torch.Tensor:
-        """Memory-to-hidden block of :math:`W_h`.
+        """Memory-to-hidden block of :math:`W_h`: how the memory :math:`m_{t-1}` drives ``h_t``.
 
         Returns
         -------
         (H, m) torch.Tensor
-            Detached float32 copy.
+            The last ``m`` columns of ``hmi2h.weight``, as a detached float32 copy.
 
         Examples
         --------
         >>> import models
-        >>> models.build("nru", input_size=1, hidden_size=4, output_size=1,
-        ...              memory_size=4, heads=1).memory_block().shape
-        torch.Size([4, 4])
+        >>> nru = models.build("nru", input_size=1, hidden_size=4, output_size=1,
+        ...                    memory_size=9, heads=1)
+        >>> tuple(nru.memory_block().shape)
+        (4, 9)
         """
         F_, H = self.input_size, self.hidden_size
-        return self.hmi2h.weight.detach()[:, F_ + H :].float().clone()
+        return _detached(self.hmi2h.weight[:, F_ + H :])
 
     def _directions(self, u: torch.Tensor) -> torch.Tensor:
         """Write and erase directions ``(B, 2k, m)`` from ``u = [u_alpha; u_beta]`` ``(B, 4r)``."""

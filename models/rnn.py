@@ -12,7 +12,7 @@ from torch import nn
 from models import inits
 from models._options import READOUT, _choice, _Option, _real
 from models.activations import NONLINEARITIES, activation
-from models.base import RecurrentModel, _uniform_
+from models.base import RecurrentModel, _detached, _uniform_
 from models.scan import recurrence
 
 __all__ = ["INITS", "RNN"]
@@ -110,13 +110,15 @@ class RNN(RecurrentModel):
         a = _preactivation(state, x_t, self.recurrent_weight(), self.U, self.bias)
         return _activate(a, self.nonlinearity, self.modrelu_bias)
 
+    def _jacobian_factors(
+        self, state: torch.Tensor, x_t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _vanilla_factors(self, state, x_t, self.bias, self.nonlinearity)
+
     def _step_jacobians(
         self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        W = self.recurrent_weight()
-        a = _preactivation(state, x_t, W, self.U, self.bias)
-        d = _slope(a, self.nonlinearity, self.modrelu_bias)
-        return _vanilla_jacobians(d, W, self.U, inputs=inputs)
+        return _vanilla_jacobians(*self._jacobian_factors(state, x_t), self.U, inputs=inputs)
 
     def after_step(self) -> None:
         """Project ``W`` onto the unit disk (``constrain="radius"``) or norm ball (``"norm"``).
@@ -179,13 +181,15 @@ class _ModReLURNN(RecurrentModel):
         a = _preactivation(state, x_t, self.recurrent_weight(), self.U, None)
         return _activate(a, "modrelu", self.modrelu_bias)
 
+    def _jacobian_factors(
+        self, state: torch.Tensor, x_t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _vanilla_factors(self, state, x_t, None, "modrelu")
+
     def _step_jacobians(
         self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        W = self.recurrent_weight()
-        a = _preactivation(state, x_t, W, self.U, None)
-        d = _slope(a, "modrelu", self.modrelu_bias)
-        return _vanilla_jacobians(d, W, self.U, inputs=inputs)
+        return _vanilla_jacobians(*self._jacobian_factors(state, x_t), self.U, inputs=inputs)
 
 
 def _vanilla_parts(
@@ -194,11 +198,11 @@ def _vanilla_parts(
     """Detached float32 ``U``, ``W``, ``V`` and the nonlinearity of a vanilla cell."""
     with torch.no_grad():
         return {
-            "U": model.U.detach().float().clone(),
-            "W": model.recurrent_weight().detach().float().clone(),
-            "V": model.readout.weight.detach().float().clone(),
+            "U": _detached(model.U),
+            "W": _detached(model.recurrent_weight()),
+            "V": _detached(model.readout.weight),
             "nonlinearity": nonlinearity,
-            "modrelu_bias": None if modrelu_bias is None else modrelu_bias.detach().float().clone(),
+            "modrelu_bias": None if modrelu_bias is None else _detached(modrelu_bias),
         }
 
 
@@ -236,12 +240,24 @@ def _slope(a: torch.Tensor, nonlinearity: str, modrelu_bias: torch.Tensor | None
     return ((s != 0) & (s * a + modrelu_bias > 0)).to(a.dtype)
 
 
+def _vanilla_factors(
+    model: RNN | _ModReLURNN,
+    state: torch.Tensor,
+    x_t: torch.Tensor,
+    bias: torch.Tensor | None,
+    nonlinearity: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Slopes ``d`` and matrix ``W`` of a vanilla step's Jacobian ``diag(d) W``, detached."""
+    W = model.recurrent_weight()
+    a = _preactivation(state, x_t, W, model.U, bias)
+    return _slope(a, nonlinearity, model.modrelu_bias).detach(), W.detach()
+
+
 def _vanilla_jacobians(
     d: torch.Tensor, W: torch.Tensor, U: torch.Tensor, *, inputs: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``diag(d) W`` and ``diag(d) U`` per batch row, detached."""
-    d = d.detach()
-    J = d[:, :, None] * W.detach()[None]
+    """``diag(d) W`` and ``diag(d) U`` per batch row (``d`` and ``W`` detached)."""
+    J = d[:, :, None] * W[None]
     return J, (d[:, :, None] * U.detach()[None]) if inputs else None
 
 

@@ -157,9 +157,7 @@ def dynamics_of_model(
     if lyapunov > 0:
         k = min(int(lyapunov), int(model.state_size))
         say(f"Lyapunov exponents (k={k})")
-        result = spectra.lyapunov(
-            (J.numpy() for J in dynamics.iter_jacobians(model, x)), k=k, seed=seed
-        )
+        result = spectra.lyapunov(dynamics.iter_jacobians(model, x, factored=True), k=k, seed=seed)
         summary["lyapunov"] = {**result.to_dict(), "k": k, "finite_time": True}
         objects["lyapunov"] = result
     else:

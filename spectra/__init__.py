@@ -28,7 +28,7 @@ from spectra.errors import (
 )
 from spectra.kreiss import KreissBound, kreiss_lower_bound
 from spectra.local_order import ChainOrder, chain_order
-from spectra.lyapunov import LyapunovResult, lyapunov
+from spectra.lyapunov import LyapunovResult, RowScaled, lyapunov
 from spectra.memory import fisher_memory
 from spectra.nonnormality import eigenvector_condition, henrici, orthogonality_error
 from spectra.norms import PowerResult, power_method, project, spectral_norm, spectral_radius
@@ -53,6 +53,7 @@ __all__ = [
     "PseudospectralRadii",
     "PseudospectralRadius",
     "Pseudospectrum",
+    "RowScaled",
     "SchurForm",
     "ShapeMismatchError",
     "SpectraError",

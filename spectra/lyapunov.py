@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg import lapack
 
+from spectra._frames import RowScaled, frames
 from spectra._serialize import jsonable
 from spectra._validation import as_numeric
 from spectra.errors import EmptyMatrixError, NonFiniteError, NonSquareError
 
-__all__ = ["LyapunovResult", "lyapunov"]
+__all__ = ["LyapunovResult", "RowScaled", "lyapunov"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class LyapunovResult:
         return out
 
 
-def _steps(jacobians: Any) -> tuple[Iterator[NDArray[Any]], int | None, bool]:
+def _steps(jacobians: Any) -> tuple[Iterator[NDArray[Any] | RowScaled], int | None, bool]:
     """Per-step ``(B, S, S)`` arrays, the number of steps when known, and whether batched."""
     if isinstance(jacobians, np.ndarray) or not isinstance(jacobians, Iterable):
         arr = as_numeric(jacobians, "jacobians", what="a numeric array of square matrices")
@@ -105,8 +105,11 @@ def _steps(jacobians: Any) -> tuple[Iterator[NDArray[Any]], int | None, bool]:
             raise EmptyMatrixError(f"expected non-empty jacobians, got shape {arr.shape}")
         return (arr[:, t] for t in range(arr.shape[1])), arr.shape[1], True
 
-    def convert() -> Iterator[NDArray[Any]]:
+    def convert() -> Iterator[NDArray[Any] | RowScaled]:
         for t, J in enumerate(jacobians):
+            if isinstance(J, RowScaled):
+                yield J
+                continue
             J = as_numeric(J, f"jacobians[{t}]", what="a numeric square matrix")
             if J.ndim not in (2, 3) or J.shape[-1] != J.shape[-2]:
                 raise NonSquareError(
@@ -117,31 +120,12 @@ def _steps(jacobians: Any) -> tuple[Iterator[NDArray[Any]], int | None, bool]:
     return convert(), None, False
 
 
-class _Frames:
-    """Full orthogonal frames of a batch kept as Householder factors (real, ``k = S``).
-
-    ``J_t Q_{t-1}`` is formed by applying the reflectors of ``Q_{t-1}`` to ``J_t`` (LAPACK
-    ``dormqr``) and refactored by ``dgeqrf``; ``Q`` itself is never formed, which saves the
-    ``dorgqr`` and the matrix product of the explicit path.
-    """
-
-    def __init__(self, P: NDArray[np.float64]) -> None:
-        self.factors = [lapack.dgeqrf(P[b])[:2] for b in range(P.shape[0])]
-        qr0, tau0 = self.factors[0]
-        query = lapack.dormqr("L", "T", qr0, tau0, np.asfortranarray(P[0]), lwork=-1)
-        self.lwork = max(1, int(query[1][0].real))
-
-    def diagonal(self) -> NDArray[np.float64]:
-        return np.stack([np.diagonal(qr) for qr, _ in self.factors])
-
-    def push(self, J: NDArray[np.float64]) -> None:
-        for b, (qr, tau) in enumerate(self.factors):
-            # (J Q)^T = Q^T J^T, with J^T handed to LAPACK as a Fortran-ordered view of J
-            Jt = np.asarray(J[b], dtype=np.float64).T
-            C, _, info = lapack.dormqr("L", "T", qr, tau, Jt, lwork=self.lwork)
-            if info != 0:  # pragma: no cover - LAPACK argument error
-                raise RuntimeError(f"LAPACK dormqr failed with info={info}")
-            self.factors[b] = lapack.dgeqrf(C.T)[:2]
+def _check_finite(J: NDArray[Any] | RowScaled, t: int) -> None:
+    """Raise :class:`NonFiniteError` if step ``t``'s Jacobians have NaN or infinite entries."""
+    parts = (J.scale, J.matrix) if isinstance(J, RowScaled) else (J,)
+    bad = sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in parts)
+    if bad:
+        raise NonFiniteError(f"jacobians at step {t} have {bad} NaN or infinite entries")
 
 
 def lyapunov(
@@ -158,7 +142,8 @@ def lyapunov(
     jacobians : (T, S, S) or (B, T, S, S) array_like, or iterable of (S, S) / (B, S, S)
         Jacobians :math:`J_t = \partial s_t / \partial s_{t-1}` along one or ``B`` trajectories,
         column convention. An iterable is consumed step by step, so long runs need not be held
-        in memory.
+        in memory; its items may also be :class:`RowScaled` (a vanilla step's
+        :math:`\operatorname{diag}(f'(a_t))\, W`), which are never formed as matrices.
     k : int, optional
         Number of exponents, ``1 <= k <= S`` (default ``S``).
     discard : int, optional
@@ -188,6 +173,10 @@ def lyapunov(
 
     Notes
     -----
+    The frame is re-orthonormalised by LAPACK's Householder QR at every step; for the full real
+    spectrum (``k = S``) it is kept as reflectors and never formed. The product
+    :math:`J_t Q_{t-1}` of a :class:`RowScaled` batch is one matrix product for all sequences.
+
     A singular Jacobian (a dead ReLU unit, for instance) gives an exponent of ``-inf``, which
     is exact. The exponents summed over ``k = S`` equal the mean of :math:`\log|\det J_t|`.
 
@@ -205,17 +194,16 @@ def lyapunov(
     if known is not None and discard >= known:
         raise EmptyMatrixError(f"discard={discard} leaves no step of the {known} given")
     rng = np.random.default_rng(seed)
-    Q: NDArray[Any] | None = None
+    started = False
     shape: tuple[int, ...] = ()
     total: NDArray[np.float64] | None = None
     running: list[NDArray[np.float64]] = []
     count = 0
-    frames: _Frames | None = None
+    frame: Any = None
     for t, J in enumerate(steps):
-        if not np.isfinite(J).all():
-            bad = int(J.size - np.count_nonzero(np.isfinite(J)))
-            raise NonFiniteError(f"jacobians at step {t} have {bad} NaN or infinite entries")
-        if Q is None:
+        _check_finite(J, t)
+        if not started:
+            started = True
             shape = J.shape
             B, S, _ = shape
             if S == 0 or B == 0:
@@ -227,30 +215,21 @@ def lyapunov(
             dtype = np.complex128 if J.dtype.kind == "c" else np.float64
             # the first k columns of one random orthogonal S x S frame, whatever k: the k leading
             # exponents are then the same numbers as the first k of the full spectrum
-            frame = np.linalg.qr(rng.standard_normal((S, S)))[0][:, : int(k)]
-            Q = np.broadcast_to(frame, (B, S, int(k))).astype(dtype)
+            start = np.linalg.qr(rng.standard_normal((S, S)))[0][:, : int(k)]
+            frame = frames(np.broadcast_to(start, (B, S, int(k))).astype(dtype))
             total = np.zeros((B, int(k)))
-            if dtype == np.float64 and int(k) == S:
-                frames = _Frames(J @ Q)
-            else:
-                frames = None
-                Q, R = np.linalg.qr(J @ Q)
         elif J.shape != shape:
             raise NonSquareError(
                 f"jacobians at step {t} have shape {J.shape}, earlier steps {shape}"
             )
-        elif frames is not None:
-            frames.push(J)
-        else:
-            Q, R = np.linalg.qr(J @ Q)
+        frame.push(J)
         if t < discard:
             continue
-        diag = frames.diagonal() if frames is not None else np.diagonal(R, axis1=1, axis2=2)
         with np.errstate(divide="ignore"):
-            total += np.log(np.abs(diag))
+            total += np.log(np.abs(frame.diagonal()))
         count += 1
         running.append(total.mean(axis=0) / count)
-    if Q is None:
+    if not started:
         raise EmptyMatrixError("expected at least one Jacobian, got none")
     if count == 0:
         raise EmptyMatrixError(f"discard={discard} leaves no step of the {discard} given")

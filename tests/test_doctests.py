@@ -36,6 +36,7 @@ MODULES = _modules()
 #: Modules whose examples document the dynamics layer: each must have at least one.
 WITH_EXAMPLES = (
     "models.base",
+    "models.one_step",
     "models.tasks.flipflop",
     "models.dynamics",
     "models.dynamics.chains",
@@ -45,6 +46,7 @@ WITH_EXAMPLES = (
     "models.dynamics.plot",
     "models.dynamics.trajectories",
     "spectra.lyapunov",
+    "spectra._frames",
 )
 
 

@@ -62,8 +62,8 @@ def states(model: Any, x: torch.Tensor, *, state0: torch.Tensor | None = None) -
 
 
 def iter_jacobians(
-    model: Any, x: torch.Tensor, *, state0: torch.Tensor | None = None
-) -> Iterator[torch.Tensor]:
+    model: Any, x: torch.Tensor, *, state0: torch.Tensor | None = None, factored: bool = False
+) -> Iterator[Any]:
     r"""Yield :math:`J_t = \partial s_t / \partial s_{t-1}`, ``(B, S, S)`` float64, step by step.
 
     Same arguments as :func:`jacobians`; nothing but the current step is held in memory, so it
@@ -77,10 +77,15 @@ def iter_jacobians(
         Inputs.
     state0 : (B, S) or (S,) torch.Tensor, optional
         Initial full state (default zeros).
+    factored : bool, optional
+        For kinds whose Jacobian is :math:`\operatorname{diag}(f'(a_t))\, W` (rnn, scornn,
+        exprnn, nnrnn), yield :class:`spectra.RowScaled` factors instead of the ``B`` matrices;
+        :func:`spectra.lyapunov` then never forms them. Other kinds yield tensors as usual.
 
     Yields
     ------
-    (B, S, S) torch.Tensor
+    (B, S, S) torch.Tensor or spectra.RowScaled
+        The step's Jacobians (float64 numpy factors for ``RowScaled``).
 
     Raises
     ------
@@ -89,18 +94,26 @@ def iter_jacobians(
 
     Examples
     --------
-    >>> import models, torch
+    >>> import models, spectra, torch
     >>> model = models.build("rnn", input_size=1, hidden_size=3, output_size=1)
-    >>> len(list(iter_jacobians(model, torch.zeros(1, 4, 1))))
-    4
+    >>> steps = list(iter_jacobians(model, torch.ones(1, 4, 1), factored=True))
+    >>> len(steps), isinstance(steps[0], spectra.RowScaled)
+    (4, True)
     """
+    from spectra import RowScaled
+
     check_model(model)
     x = check_inputs(model, x)
     s = check_state0(model, state0, x.shape[0])
     model = as_float64(model)
+    factors = getattr(model, "step_jacobian_factors", None) if factored else None
     with frozen(model):
         for t in range(x.shape[1]):
-            J = model.step_jacobian(s, x[:, t])
+            parts = factors(s, x[:, t]) if factors is not None else None
+            if parts is None:
+                J: Any = model.step_jacobian(s, x[:, t])
+            else:
+                J = RowScaled(parts[0].numpy(), parts[1].numpy())
             with torch.no_grad():
                 s = model.step(s, x[:, t])
             yield J

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import models
+import spectra
 from models import dynamics
 from models.errors import CheckpointError, InputShapeError, UnsupportedModelError
 
@@ -87,6 +89,29 @@ def test_step_jacobian_matches_jacrev(kind, options):
     # not a vacuous comparison: the Jacobian is neither zero nor the identity
     assert float(J.norm()) > 0.1
     assert _rel(J, torch.eye(model.state_size).expand_as(J)) > 0.05
+
+
+@pytest.mark.parametrize(("kind", "options"), CASES, ids=IDS)
+def test_jacobian_factors_rebuild_the_jacobian(kind, options):
+    """diag(d) W of the vanilla kinds is the analytic Jacobian (and so jacrev's); none elsewhere."""
+    model = _model(kind, options)
+    state, x = _state(model), _inputs()[:, 4]
+    factors = model.step_jacobian_factors(state, x)
+    steps = list(dynamics.iter_jacobians(model, _inputs()[:, :3], state0=state, factored=True))
+    dense = dynamics.jacobians(model, _inputs()[:, :3], state0=state)
+    if kind in ("nru", "lstm", "gru"):
+        assert factors is None
+        assert all(isinstance(J, torch.Tensor) for J in steps)
+        return
+    d, W = factors
+    assert d.shape == (B, H) and W.shape == (H, H) and not d.requires_grad
+    assert torch.equal(d[:, :, None] * W, model.step_jacobian(state, x))
+    assert float(d.min()) < 0.99  # the slopes really scale the rows
+    for t, J in enumerate(steps):
+        assert isinstance(J, spectra.RowScaled)
+        np.testing.assert_array_equal(J.dense(), dense[:, t].numpy())
+    with pytest.raises(InputShapeError, match="state"):
+        model.step_jacobian_factors(state[:, :2], x)
 
 
 @pytest.mark.parametrize(("kind", "options"), CASES, ids=IDS)
