@@ -11,7 +11,7 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import NDArray
 
-__all__ = ["ComparisonNorm", "uncovered"]
+__all__ = ["ComparisonNorm", "samples_per_arc", "uncovered"]
 
 
 def uncovered(
@@ -78,3 +78,31 @@ class ComparisonNorm:
         if not bound > 0.0:  # the solves underflowed: fall back to Weyl, c - ||N||_F
             return float(max(c - np.linalg.norm(self.N), 0.0))
         return float(1.0 / np.sqrt(bound))
+
+
+def samples_per_arc(
+    arcs: list[tuple[float, float]],
+    centre: NDArray[np.float64],
+    half: NDArray[np.float64],
+    *,
+    split: int,
+) -> list[int]:
+    """Points to place on each uncovered arc in the next round of a circle cover.
+
+    The excluded arcs that end at the two ends of a gap suggest how wide the arcs of new points
+    inside it will be (the margin varies continuously); a gap narrower than that needs one
+    point, a wider one proportionally more, up to `split`. Where a neighbour excluded
+    nothing (a margin at or below zero) the gap gets the full `split`. Any choice is
+    safe: the cover only ever removes arcs that are proved, and what is left is sampled again.
+    """
+    out = []
+    ends_hi, ends_lo = centre + half, centre - half
+    for a, b in arcs:
+        h_left = half[int(np.argmin(np.abs(ends_hi - a)))]
+        h_right = half[int(np.argmin(np.abs(ends_lo - b)))]
+        width = min(h_left, h_right)
+        if width <= 0.0:
+            out.append(split)
+            continue
+        out.append(int(np.clip(np.ceil((b - a) / (1.5 * width)), 1, split)))
+    return out

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from spectra._certify import ComparisonNorm, uncovered
+from spectra._certify import ComparisonNorm, samples_per_arc, uncovered
 from spectra._radius_result import PseudospectralRadius
 from spectra._resolvent import Prepared
 
@@ -447,7 +447,11 @@ class Search:
                 if not arcs[j]:
                     status[j] = ("proved", None)
                     continue
-                counts = [_CIRCLE_START] if rnd == 0 else _samples_per_arc(arcs[j], *seen[j])
+                counts = (
+                    [_CIRCLE_START]
+                    if rnd == 0
+                    else samples_per_arc(arcs[j], *seen[j], split=_CIRCLE_SPLIT)
+                )
                 for p, ((a, b), per) in enumerate(zip(arcs[j], counts, strict=True)):
                     t = a + (b - a) * (np.arange(per) + 0.5) / per
                     angles.append(t)
@@ -484,27 +488,3 @@ class Search:
                 if not new_arcs:
                     status[j] = ("proved", None)
         return [(st if st != "open" else "failed", pt) for st, pt in status]
-
-
-def _samples_per_arc(
-    arcs: list[tuple[float, float]], centre: NDArray[np.float64], half: NDArray[np.float64]
-) -> list[int]:
-    """Points to place on each uncovered arc in the next round of a circle cover.
-
-    The excluded arcs that end at the two ends of a gap suggest how wide the arcs of new points
-    inside it will be (the margin varies continuously); a gap narrower than that needs one
-    point, a wider one proportionally more, up to ``_CIRCLE_SPLIT``. Where a neighbour excluded
-    nothing (a margin at or below zero) the gap gets the full ``_CIRCLE_SPLIT``. Any choice is
-    safe: the cover only ever removes arcs that are proved, and what is left is sampled again.
-    """
-    out = []
-    ends_hi, ends_lo = centre + half, centre - half
-    for a, b in arcs:
-        h_left = half[int(np.argmin(np.abs(ends_hi - a)))]
-        h_right = half[int(np.argmin(np.abs(ends_lo - b)))]
-        width = min(h_left, h_right)
-        if width <= 0.0:
-            out.append(_CIRCLE_SPLIT)
-            continue
-        out.append(int(np.clip(np.ceil((b - a) / (1.5 * width)), 1, _CIRCLE_SPLIT)))
-    return out
