@@ -51,8 +51,8 @@ from attacks._model import (
     prepare,
 )
 from attacks._records import to_json
-from attacks._validation import check_epsilons, check_norm
-from attacks.curves import provenance
+from attacks._validation import check_norm
+from attacks.curves import fraction_above, provenance
 from attacks.errors import UnsupportedModelError
 
 __all__ = ["LIPSCHITZ_NONLINEARITIES", "CertifiedRadius", "certified_radius", "lipschitz_bound"]
@@ -206,9 +206,7 @@ class CertifiedRadius:
         >>> c.certified_accuracy([0.1, 0.3])
         (0.5, 0.0)
         """
-        eps = check_epsilons(epsilons)
-        radius = np.asarray(self.radius, dtype=np.float64)
-        return tuple(float(np.mean(radius > e)) for e in eps)
+        return fraction_above(self.radius, epsilons)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (an infinite Lipschitz bound becomes ``null``).

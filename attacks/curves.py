@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["eps50", "finite_or_none", "normalized_auc", "provenance", "versions"]
+__all__ = ["eps50", "finite_or_none", "fraction_above", "normalized_auc", "provenance", "versions"]
 
 
 def normalized_auc(epsilons: Sequence[float], accuracy: Sequence[float]) -> float:
@@ -108,6 +108,38 @@ def eps50(
         return float(eps[0])
     e0, e1, a0, a1 = eps[i - 1], eps[i], acc[i - 1], acc[i]
     return float(e0 + (a0 - target) * (e1 - e0) / (a0 - a1))
+
+
+def fraction_above(values: Sequence[float], epsilons: Any) -> tuple[float, ...]:
+    """Fraction of per-sample sizes strictly above each epsilon (the accuracy they imply).
+
+    Parameters
+    ----------
+    values : (B,) sequence of float
+        Per-sample radii or minimal norms (``inf``: never broken).
+    epsilons : float or sequence of float
+        Sizes (validated as by :func:`attacks._validation.check_epsilons`).
+
+    Returns
+    -------
+    tuple of float
+        One fraction per size.
+
+    Raises
+    ------
+    AttackInputError
+        For negative or non-finite sizes.
+
+    Examples
+    --------
+    >>> fraction_above([0.0, 0.5, float("inf")], [0.0, 1.0])
+    (0.6666666666666666, 0.3333333333333333)
+    """
+    from attacks._validation import check_epsilons
+
+    eps = check_epsilons(epsilons)
+    array = np.asarray(values, dtype=np.float64)
+    return tuple(float(np.mean(array > e)) for e in eps)
 
 
 def finite_or_none(value: float) -> float | None:

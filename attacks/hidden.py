@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from attacks._model import attack_mode, check_labels_match, check_model, prepare
-from attacks._records import to_json
+from attacks._records import Record
 from attacks._validation import check_positive_int, check_seed
 from attacks.curves import provenance
 from attacks.errors import AttackInputError, UnsupportedModelError
@@ -36,7 +36,7 @@ _API = ("initial_state", "step", "readout")
 
 
 @dataclass(frozen=True)
-class HiddenStateCurve:
+class HiddenStateCurve(Record):
     r"""Accuracy against the relative size of a hidden-state perturbation at one step.
 
     Attributes
@@ -68,6 +68,8 @@ class HiddenStateCurve:
         Versions, settings, seed, data hash.
     """
 
+    _kind = "hidden_state"
+
     deltas: tuple[float, ...]
     step: int
     n_steps: int
@@ -80,22 +82,6 @@ class HiddenStateCurve:
     strength: str
     n_samples: int
     provenance: dict[str, Any] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary.
-
-        Returns
-        -------
-        dict
-            ``kind`` (``"hidden_state"``) and every field.
-
-        Examples
-        --------
-        >>> HiddenStateCurve((0.0, 0.1), 2, 4, 1.0, (1.0, 0.5), ((0.2, 1.0), (0.1, 0.9)),
-        ...                  None, None, 10, "quick", 4, {}).to_dict()["deltas"]
-        [0.0, 0.1]
-        """
-        return to_json(self, "hidden_state")
 
 
 def _check_deltas(deltas: Any) -> tuple[float, ...]:
@@ -297,12 +283,13 @@ def hidden_state(
         many_state = state.repeat(D, 1)
         radius = torch.tensor(positive, dtype=h.dtype, device=h.device).repeat_interleave(B)
         radius = radius * norm_h.repeat(D)
-        with torch.no_grad():
-            moved = h.repeat(D, 1) + radius[:, None] * direction.repeat(D, 1)
-            noisy = suffix.logits(suffix.with_hidden(many_state, moved), many_rows)
-        random_ok = dict(
-            zip(positive, (noisy.argmax(1) == batch.y.repeat(D)).view(D, B), strict=True)
-        )
+        random_ok: dict[float, torch.Tensor] = {}
+        if D:
+            with torch.no_grad():
+                moved = h.repeat(D, 1) + radius[:, None] * direction.repeat(D, 1)
+                noisy = suffix.logits(suffix.with_hidden(many_state, moved), many_rows)
+            hits = (noisy.argmax(1) == batch.y.repeat(D)).view(D, B)
+            random_ok = dict(zip(positive, hits, strict=True))
         adv_ok: dict[float, torch.Tensor] = {}
         if adversarial and D:
             probe = torch.zeros_like(h, requires_grad=True)

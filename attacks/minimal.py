@@ -31,15 +31,14 @@ from attacks._model import (
     clean_correct,
     prepare,
 )
-from attacks._records import to_json
+from attacks._records import Record
 from attacks._validation import (
     check_attacks,
-    check_epsilons,
     check_norm,
     check_positive_int,
     check_seed,
 )
-from attacks.curves import provenance
+from attacks.curves import fraction_above, provenance
 from attacks.errors import AttackInputError
 from attacks.intervals import bootstrap
 from attacks.strength import Strength, check_strength
@@ -106,7 +105,7 @@ def _quantiles(values: np.ndarray) -> tuple[float, float, float] | None:
 
 
 @dataclass(frozen=True)
-class MinimalPerturbation:
+class MinimalPerturbation(Record):
     """Smallest adversarial perturbation found for each sample.
 
     Attributes
@@ -139,6 +138,9 @@ class MinimalPerturbation:
         Seeded bootstrap 95 % intervals of ``q1``, ``median`` and ``q3`` over the correct
         samples (``null`` ends are infinite: too many unbroken samples).
     """
+
+    _kind = "minimal_perturbation"
+    _nullable = ("norms", "per_attack", "q1", "median", "q3", "intervals")
 
     norm: str
     attacks: tuple[str, ...]
@@ -180,30 +182,7 @@ class MinimalPerturbation:
         >>> m.accuracy_at([0.0, 1.0])
         (0.6666666666666666, 0.3333333333333333)
         """
-        eps = check_epsilons(epsilons)
-        norms = np.asarray(self.norms, dtype=np.float64)
-        return tuple(float(np.mean(norms > e)) for e in eps)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary; infinite norms (unbroken samples) become ``null``.
-
-        Returns
-        -------
-        dict
-            Every field, with tuples as lists.
-
-        Examples
-        --------
-        >>> m = MinimalPerturbation("l2", ("fmn",), {}, (float("inf"),), {},
-        ...                         (True,), 1.0, 0.0, None, None, None, 1, {})
-        >>> m.to_dict()["norms"]
-        [None]
-        """
-        return to_json(
-            self,
-            "minimal_perturbation",
-            nullable=("norms", "per_attack", "q1", "median", "q3", "intervals"),
-        )
+        return fraction_above(self.norms, epsilons)
 
 
 def minimal_perturbation(

@@ -17,7 +17,7 @@ from attacks._model import (
     logits_of,
     prepare,
 )
-from attacks._records import to_json
+from attacks._records import Record
 from attacks._validation import (
     check_epsilons,
     check_norm,
@@ -81,7 +81,7 @@ def unit_noise(
 
 
 @dataclass(frozen=True)
-class NoiseCurve:
+class NoiseCurve(Record):
     """Accuracy under random perturbations at each size.
 
     Attributes
@@ -115,6 +115,9 @@ class NoiseCurve:
         95 % Wilson intervals of ``clean`` and ``robust`` (one per size).
     """
 
+    _kind = "noise"
+    _nullable = ("eps50",)
+
     norm: str
     epsilons: tuple[float, ...]
     draws: int
@@ -128,22 +131,6 @@ class NoiseCurve:
     provenance: dict[str, Any] = field(repr=False)
     distribution: str = "uniform"
     intervals: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary.
-
-        Returns
-        -------
-        dict
-            Every field, with tuples as lists.
-
-        Examples
-        --------
-        >>> c = NoiseCurve("l2", (0.0,), 2, 1.0, (1.0,), (0.0,), (1.0,), 1.0, None, 3, {})
-        >>> c.to_dict()["kind"]
-        'noise'
-        """
-        return to_json(self, "noise", nullable=("eps50",))
 
 
 def noise(

@@ -18,7 +18,7 @@ from attacks._model import (
     clean_correct,
     prepare,
 )
-from attacks._records import to_json
+from attacks._records import Record
 from attacks._validation import (
     BOUNDED_ATTACKS,
     MINIMAL_ATTACKS,
@@ -80,7 +80,7 @@ _RANDOM = frozenset({"pgd"})
 
 
 @dataclass(frozen=True)
-class RobustnessCurve:
+class RobustnessCurve(Record):
     """Robust accuracy at each perturbation size.
 
     A sample counts as robust at a size when it is classified correctly and
@@ -122,6 +122,9 @@ class RobustnessCurve:
         Members that could not run, with the reason.
     """
 
+    _kind = "adversarial"
+    _nullable = ("eps50", "broken_at", "intervals")
+
     norm: str
     epsilons: tuple[float, ...]
     clean_accuracy: float
@@ -136,23 +139,6 @@ class RobustnessCurve:
     broken_at: tuple[float, ...] | None = None
     intervals: dict[str, Any] | None = None
     notes: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``eps50`` is ``null`` when undefined).
-
-        Returns
-        -------
-        dict
-            Every field, with tuples as lists.
-
-        Examples
-        --------
-        >>> curve = RobustnessCurve("linf", (0.0,), 1.0, (1.0,), {"pgd": (1.0,)}, 1.0,
-        ...                         None, 4, {})
-        >>> curve.to_dict()["eps50"] is None
-        True
-        """
-        return to_json(self, "adversarial", nullable=("eps50", "broken_at", "intervals"))
 
 
 def _check_step_size(step_size: Any) -> float | None:

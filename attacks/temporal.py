@@ -17,7 +17,7 @@ import torch
 
 from attacks._apgd import Best, apgd
 from attacks._model import attack_mode, check_bounds, check_in_bounds, check_model, prepare
-from attacks._records import to_json
+from attacks._records import Record
 from attacks._validation import check_norm, check_positive_int, check_seed
 from attacks.curves import provenance
 from attacks.errors import AttackInputError
@@ -38,7 +38,7 @@ def _check_eps(eps: Any) -> float:
 
 
 @dataclass(frozen=True)
-class TimeWindows:
+class TimeWindows(Record):
     """Robust accuracy with the perturbation confined to one window of time steps.
 
     Attributes
@@ -63,6 +63,8 @@ class TimeWindows:
         Versions, settings, seed, data hash.
     """
 
+    _kind = "time_windows"
+
     norm: str
     eps: float
     windows: tuple[tuple[int, int], ...]
@@ -72,22 +74,6 @@ class TimeWindows:
     strength: str
     n_samples: int
     provenance: dict[str, Any] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary.
-
-        Returns
-        -------
-        dict
-            Every field.
-
-        Examples
-        --------
-        >>> TimeWindows("linf", 0.1, ((0, 2),), 1.0, (0.5,), ((0.1, 0.9),), "quick", 2,
-        ...             {}).to_dict()["windows"]
-        [[0, 2]]
-        """
-        return to_json(self, "time_windows")
 
 
 def time_windows(
@@ -195,7 +181,7 @@ def time_windows(
 
 
 @dataclass(frozen=True)
-class TransferMatrix:
+class TransferMatrix(Record):
     """Accuracy of each target model on adversarials crafted on each source model.
 
     Attributes
@@ -218,6 +204,8 @@ class TransferMatrix:
         Number of samples.
     """
 
+    _kind = "transfer"
+
     names: tuple[str, ...]
     norm: str
     eps: float
@@ -225,21 +213,6 @@ class TransferMatrix:
     clean_accuracy: tuple[float, ...]
     strength: str
     n_samples: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary.
-
-        Returns
-        -------
-        dict
-            Every field.
-
-        Examples
-        --------
-        >>> TransferMatrix(("a",), "linf", 0.1, ((0.5,),), (1.0,), "quick", 4).to_dict()["names"]
-        ['a']
-        """
-        return to_json(self, "transfer")
 
 
 def transfer(

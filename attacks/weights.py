@@ -25,7 +25,7 @@ from attacks._model import (
     model_device_dtype,
     prepare,
 )
-from attacks._records import to_json
+from attacks._records import Record
 from attacks._validation import check_epsilons, check_positive_int, check_seed
 from attacks.curves import provenance
 from attacks.errors import UnsupportedModelError
@@ -131,7 +131,7 @@ def _target(model: torch.nn.Module) -> _Target:
 
 
 @dataclass(frozen=True, eq=False)
-class WeightNoiseResult:
+class WeightNoiseResult(Record):
     r"""Accuracy and spectrum of the model with :math:`W + E`, :math:`\|E\|_2` fixed.
 
     Attributes
@@ -168,6 +168,8 @@ class WeightNoiseResult:
         Library versions, settings, seed, data hash.
     """
 
+    _kind = "weight_noise"
+
     target: str
     epsilons: tuple[float, ...]
     relative: bool
@@ -184,25 +186,6 @@ class WeightNoiseResult:
     eigenvalues: np.ndarray
     n_samples: int
     provenance: dict[str, Any] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary; complex eigenvalues become ``[re, im]`` pairs.
-
-        Returns
-        -------
-        dict
-            Every field, arrays as nested lists.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> r = WeightNoiseResult("W", (0.0,), True, 1, (0.0,), 1.0, 1.0,
-        ...     np.array([1j]), 1.0, np.ones((1, 1)), (1.0,), (0.0,), np.ones((1, 1)),
-        ...     np.array([[[1j]]]), 2, {})
-        >>> r.to_dict()["eigenvalues_w"]
-        [[0.0, 1.0]]
-        """
-        return to_json(self, "weight_noise")
 
 
 def weight_noise(

@@ -48,7 +48,9 @@ class LoopRNN(nn.Module):
         self.W = nn.Parameter(q)
         self.U = nn.Parameter(torch.randn(hidden, F, generator=g) / math.sqrt(F))
         self.b = nn.Parameter(torch.zeros(hidden))
-        self.readout = nn.Linear(hidden, C)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.readout = nn.Linear(hidden, C)
         self.readout_mode = readout
         self._override: torch.Tensor | None = None
         self.cache_entries = 0
@@ -99,10 +101,12 @@ class LoopRNN(nn.Module):
 class GRUNet(nn.Module):
     """torch.nn.GRU classifier (no analysis methods)."""
 
-    def __init__(self, hidden: int = 16) -> None:
+    def __init__(self, hidden: int = 16, *, seed: int = 3) -> None:
         super().__init__()
-        self.rnn = nn.GRU(F, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, C)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.rnn = nn.GRU(F, hidden, batch_first=True)
+            self.out = nn.Linear(hidden, C)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.rnn(x)[0][:, -1])
@@ -111,10 +115,12 @@ class GRUNet(nn.Module):
 class TorchRNNNet(nn.Module):
     """Classifier around torch.nn.RNN or torch.nn.LSTM."""
 
-    def __init__(self, cell: type[nn.RNNBase], hidden: int = 8) -> None:
+    def __init__(self, cell: type[nn.RNNBase], hidden: int = 8, *, seed: int = 0) -> None:
         super().__init__()
-        self.rnn = cell(F, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, C)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.rnn = cell(F, hidden, batch_first=True)
+            self.out = nn.Linear(hidden, C)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.rnn(x)[0][:, -1])
@@ -180,9 +186,7 @@ def projected_rnn() -> LoopRNN:
 
 @pytest.fixture(scope="session")
 def gru() -> GRUNet:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(3)
-        return train(GRUNet(), seed=3)
+    return train(GRUNet(seed=3), seed=3)
 
 
 class _Contiguous(torch.autograd.Function):

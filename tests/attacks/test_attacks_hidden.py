@@ -54,6 +54,13 @@ def test_adversarial_is_monotone_and_below_random(kit, data, trained_rnn):
     assert adv[-1] <= 0.05
 
 
+def test_only_zero_deltas_need_no_perturbed_run(kit, data):
+    x, y = data
+    model = _build(kit, "lstm", hidden=4)
+    curve = attacks.hidden_state(model, x[:8], y[:8], deltas=[0.0, 0.0], step=-1)
+    assert curve.random_accuracy == curve.adversarial_accuracy == (curve.clean_accuracy,) * 2
+
+
 def test_same_seed_same_curve_other_seed_other_directions(kit, data, trained_rnn):
     x, y = data
     one = attacks.hidden_state(trained_rnn, x, y, deltas=[1.0, 3.0], seed=1, adversarial=False)
