@@ -38,9 +38,13 @@ browser-deps:
 		echo "no chromium found and not root: the browser test will be skipped"; \
 	fi
 
+# Test processes (one compute thread each, every test file on one of them, so that its fixtures
+# are made once); TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.dev
 	-@$(MAKE) --no-print-directory browser-deps
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/pseudospectra.py
