@@ -48,9 +48,11 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/pseudospectra.py
+	$(PY) benchmarks/analyze.py
 	$(PY) benchmarks/power_chain_order.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/attacks.py
+	$(PY) benchmarks/dynamics.py
 	$(PY) benchmarks/sweep.py
 
 lint: $(VENV)/.dev
