@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from rnnscope.cli import _app
-from rnnscope.cli._app import EPS_DEFAULT, EPS_HELP, GRID_DEFAULT, GRID_HELP, MaxSize, app
-from rnnscope.options import DEFAULT_MAX_SIZE, parse_choice, parse_floats
+from rnnscope.cli._app import EPS_DEFAULT, EPS_HELP, GRID_DEFAULT, Grid, MaxSize, app
+from rnnscope.options import DEFAULT_MAX_SIZE, parse_floats
 
 
 @app.command(
@@ -35,15 +35,14 @@ def _analyze_command(
         str | None,
         typer.Option("--convention", help="row or column: how the file's matrices act on h."),
     ] = None,
-    grid: Annotated[int, typer.Option("--grid", min=10, max=400, help=GRID_HELP)] = GRID_DEFAULT,
+    grid: Grid = GRID_DEFAULT,
     max_size: MaxSize = DEFAULT_MAX_SIZE,
 ) -> None:
     """Spectral and non-normality measures of every recurrent matrix in a checkpoint."""
     import models
 
     eps_values = parse_floats(eps, name="--eps")
-    if convention is not None:
-        convention = parse_choice(convention, name="--convention", choices=("row", "column"))
+    convention = _app.parse_convention(convention)
     _app.require_input(path)
     if list_tensors:
         from rnnscope.tables import print_tensor_list

@@ -16,6 +16,7 @@ import typer
 from rnnscope import __version__
 from rnnscope.cli_group import ErrorGroup
 from rnnscope.logs import configure_logging
+from rnnscope.options import parse_choice
 from rnnscope.settings import AnalysisSettings, default, eps_text, help_text
 
 __all__ = [
@@ -24,8 +25,10 @@ __all__ = [
     "GRID_DEFAULT",
     "GRID_HELP",
     "STRENGTHS",
+    "Grid",
     "MaxSize",
     "app",
+    "parse_convention",
     "require_input",
     "show_progress",
     "stdout_console",
@@ -105,6 +108,13 @@ def warn(message: str) -> None:
         sys.stderr.write(printable(message.rstrip()) + "\n")
 
 
+def parse_convention(value: str | None) -> str | None:
+    """Return the ``--convention`` value checked against ``row`` and ``column`` (or ``None``)."""
+    if value is None:
+        return None
+    return parse_choice(value, name="--convention", choices=("row", "column"))
+
+
 def require_input(path: Path) -> None:
     """Fail early with a one-line message when an input path does not exist."""
     if not Path(path).exists():
@@ -123,6 +133,8 @@ EPS_HELP = help_text(AnalysisSettings, "eps")
 EPS_DEFAULT = eps_text(default(AnalysisSettings, "eps"))
 GRID_HELP = help_text(AnalysisSettings, "grid")
 GRID_DEFAULT: int = default(AnalysisSettings, "grid")
+#: The ``--grid`` option of the commands that draw pseudospectra of a checkpoint's matrices.
+Grid = Annotated[int, typer.Option("--grid", min=10, max=400, help=GRID_HELP)]
 
 #: Choices of ``--strength``.
 STRENGTHS = ("quick", "standard", "thorough")

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from rnnscope.cli import _app
-from rnnscope.cli._app import EPS_DEFAULT, GRID_DEFAULT, GRID_HELP, MaxSize, app
-from rnnscope.options import DEFAULT_MAX_SIZE, parse_choice, parse_floats
+from rnnscope.cli._app import EPS_DEFAULT, GRID_DEFAULT, Grid, MaxSize, app
+from rnnscope.options import DEFAULT_MAX_SIZE, parse_floats
 
 
 @app.command(
@@ -21,7 +21,7 @@ def _pseudospectrum_command(
     matrix: Annotated[
         str | None, typer.Option("--matrix", help="Matrix name (default: the principal one).")
     ] = None,
-    grid: Annotated[int, typer.Option("--grid", min=10, max=400, help=GRID_HELP)] = GRID_DEFAULT,
+    grid: Grid = GRID_DEFAULT,
     eps: Annotated[str, typer.Option("--eps", help="Contour levels.")] = EPS_DEFAULT,
     convention: Annotated[str | None, typer.Option("--convention", help="row or column.")] = None,
     max_size: MaxSize = DEFAULT_MAX_SIZE,
@@ -32,8 +32,7 @@ def _pseudospectrum_command(
     from rnnscope.files import check_output_file
 
     eps_values = parse_floats(eps, name="--eps")
-    if convention is not None:
-        convention = parse_choice(convention, name="--convention", choices=("row", "column"))
+    convention = _app.parse_convention(convention)
     _app.require_input(path)
     dest = check_output_file(out, suffixes=FIGURE_SUFFIXES, what="--out")
     if matrix is None:

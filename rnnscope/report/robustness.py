@@ -95,6 +95,18 @@ def _field(norm: str, pick: Any) -> Any:
     return value
 
 
+def _adv_eps50(block: Any) -> Any:
+    return block.adversarial.eps50
+
+
+def _noise_eps50(block: Any) -> Any:
+    return block.noise.eps50
+
+
+def _minimal(block: Any) -> Any:
+    return block.minimal.median
+
+
 def _clean(model: ModelReport) -> Any:
     result = model.result("robustness")
     if result is None:
@@ -279,51 +291,42 @@ class RobustnessSection(Section):
                         terminal_format=lambda v: fmt(_rate_json(v), 3),
                     )
                 )
-        for norm, label in NORMS:
-            columns.append(
-                Column(
-                    f"eps50_adversarial_{norm}",
-                    f"eps50 adv {label}",
-                    "adversarial",
-                    _field(norm, lambda b: b.adversarial.eps50),
-                    compact=norm == "linf",
-                    group=3,
-                )
-            )
-            columns.append(
-                Column(
-                    f"eps50_noise_{norm}",
-                    f"eps50 noise {label}",
-                    "random noise",
-                    _field(norm, lambda b: b.noise.eps50),
-                    compact=norm == "linf",
-                    group=3,
-                )
-            )
-        for norm, label in NORMS:
-            columns.append(
-                Column(
-                    f"minimal_{norm}",
-                    f"min pert {label}",
-                    "median minimal perturbation",
-                    _field(norm, lambda b: b.minimal.median),
-                    compact=norm == "l2",
-                    group=3,
-                )
-            )
-        for norm, label in NORMS:
-            columns.append(
-                Column(
-                    f"certified_{norm}",
-                    f"certified {label}",
-                    "median certified radius (vacuous: below the input resolution or 1e-3 of the "
-                    "minimal perturbation; skipped: no certificate applies)",
-                    _certified_cell(norm),
-                    compact=norm == "l2",
-                    group=3,
-                )
-            )
+        for group in _PER_NORM:
+            for norm, label in NORMS:
+                for key, short, help, pick, compact in group:
+                    columns.append(
+                        Column(
+                            f"{key}_{norm}",
+                            f"{short} {label}",
+                            help,
+                            pick(norm),
+                            compact=norm == compact,
+                            group=3,
+                        )
+                    )
         return columns
+
+
+#: Columns shown once per norm: ``(key, label, help, value of the norm, compact norm)``, in
+#: groups whose columns alternate between the norms (eps50 adversarial and noise per norm, then
+#: the minimal perturbations, then the certified radii).
+_PER_NORM: tuple[tuple[tuple[str, str, str, Any, str], ...], ...] = (
+    (
+        ("eps50_adversarial", "eps50 adv", "adversarial", lambda n: _field(n, _adv_eps50), "linf"),
+        ("eps50_noise", "eps50 noise", "random noise", lambda n: _field(n, _noise_eps50), "linf"),
+    ),
+    (("minimal", "min pert", "median minimal perturbation", lambda n: _field(n, _minimal), "l2"),),
+    (
+        (
+            "certified",
+            "certified",
+            "median certified radius (vacuous: below the input resolution or 1e-3 of the "
+            "minimal perturbation; skipped: no certificate applies)",
+            _certified_cell,
+            "l2",
+        ),
+    ),
+)
 
 
 SECTION = RobustnessSection()
