@@ -10,7 +10,7 @@ torch.Size([8, 30, 9])
 
 from models import errors, inits, tasks
 from models.base import RecurrentModel
-from models.build import KINDS, build
+from models.build import KINDS, build, register_kind, registered_kinds, unregister_kind
 from models.checkpoint import (
     CONFIG_FILE,
     LOCK_FILE,
@@ -46,7 +46,10 @@ __all__ = [
     "list_tensors",
     "load",
     "read_config",
+    "register_kind",
+    "registered_kinds",
     "save",
     "tasks",
     "train",
+    "unregister_kind",
 ]

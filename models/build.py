@@ -15,11 +15,21 @@ from models.nru import NRU
 from models.orthogonal import ExpRNN, ScoRNN
 from models.rnn import RNN
 
-__all__ = ["KINDS", "MAX_PARAMETERS", "MAX_SEED", "build", "state_shapes"]
+__all__ = [
+    "KINDS",
+    "MAX_PARAMETERS",
+    "MAX_SEED",
+    "build",
+    "register_kind",
+    "registered_kinds",
+    "state_shapes",
+    "unregister_kind",
+]
 
 _REGISTRY: dict[str, type[RecurrentModel]] = {
     cls.kind: cls for cls in (RNN, ScoRNN, ExpRNN, NNRNN, NRU, LSTM, GRU)
 }
+#: The built-in kinds; :func:`register_kind` adds others.
 KINDS: tuple[str, ...] = tuple(_REGISTRY)
 
 #: Most parameters (state-dict elements) a model may have: 2**30, 4 GiB in float32. A larger
@@ -96,6 +106,102 @@ def build(
     return cls(**sizes, seed=seed, options=validated)
 
 
+def register_kind(
+    model_class: type[RecurrentModel], *, replace: bool = False
+) -> type[RecurrentModel]:
+    """Make a model class buildable by its ``kind``: :func:`build`, checkpoints, training.
+
+    A new kind is one module with a :class:`~models.RecurrentModel` subclass (its ``kind``,
+    ``OPTIONS``, ``_cell_shapes``, ``_compute_recurrent``, ``_run`` and ``_step``) and one
+    entry in this module's registry, or this call. Saving, loading, training, ``rnnscope
+    analyze``, ``attack`` and ``report`` then take it by name, with no change elsewhere. The
+    call registers the kind in the current process only: report worker processes see the kinds
+    registered when their modules are imported.
+
+    Parameters
+    ----------
+    model_class : type
+        A subclass of :class:`~models.RecurrentModel` with a non-empty ``kind``.
+    replace : bool, optional
+        Replace a registered class of the same kind.
+
+    Returns
+    -------
+    type
+        `model_class`, so that the call can decorate the class.
+
+    Raises
+    ------
+    InvalidOptionError
+        If `model_class` is not such a subclass, or its kind is taken (and `replace` is false).
+
+    Examples
+    --------
+    >>> import models
+    >>> from models.rnn import RNN
+    >>> class Wide(RNN):
+    ...     kind = "wide_example"
+    >>> _ = register_kind(Wide)
+    >>> build("wide_example", input_size=1, hidden_size=3, output_size=2).kind
+    'wide_example'
+    >>> unregister_kind("wide_example")
+    """
+    new = model_class
+    if not (isinstance(new, type) and issubclass(new, RecurrentModel)):
+        raise InvalidOptionError(f"a model kind must be a RecurrentModel subclass, got {new!r}")
+    kind = new.kind
+    if not isinstance(kind, str) or not kind.isidentifier():
+        raise InvalidOptionError(f"{new.__name__}.kind must be an identifier, got {kind!r}")
+    if kind in _REGISTRY and _REGISTRY[kind] is not new and not replace:
+        raise InvalidOptionError(f"model kind {kind!r} is already registered")
+    _REGISTRY[kind] = new
+    return new
+
+
+def unregister_kind(kind: str) -> None:
+    """Remove a kind added by :func:`register_kind`.
+
+    Parameters
+    ----------
+    kind : str
+        Its name.
+
+    Raises
+    ------
+    UnknownKindError
+        If no such kind is registered, or it is a built-in kind.
+
+    Examples
+    --------
+    >>> from models.rnn import RNN
+    >>> class Narrow(RNN):
+    ...     kind = "narrow_example"
+    >>> _ = register_kind(Narrow)
+    >>> unregister_kind("narrow_example")
+    >>> "narrow_example" in registered_kinds()
+    False
+    """
+    if kind in KINDS or kind not in _REGISTRY:
+        raise UnknownKindError(f"no registered model kind {kind!r} to remove (built-in: {KINDS})")
+    del _REGISTRY[kind]
+
+
+def registered_kinds() -> tuple[str, ...]:
+    """Every kind :func:`build` accepts: the built-in ones, then those registered.
+
+    Returns
+    -------
+    tuple of str
+        Kind names.
+
+    Examples
+    --------
+    >>> registered_kinds()[:3]
+    ('rnn', 'scornn', 'exprnn')
+    """
+    return tuple(_REGISTRY)
+
+
 def state_shapes(
     kind: str,
     *,
@@ -151,7 +257,7 @@ def _validated(
     given: Mapping[str, Any],
 ) -> tuple[type[RecurrentModel], dict[str, int], int, dict[str, Any]]:
     if not isinstance(kind, str) or kind not in _REGISTRY:
-        raise UnknownKindError(f"unknown model kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        raise UnknownKindError(f"unknown model kind {kind!r}; valid kinds: {', '.join(_REGISTRY)}")
     sizes = {
         "input_size": _check_size("input_size", input_size),
         "hidden_size": _check_size("hidden_size", hidden_size),
