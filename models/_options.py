@@ -51,6 +51,15 @@ def _real(*, low: float | None = None, positive: bool = False) -> _Check:
     return check
 
 
+def _optional_real() -> _Check:
+    real = _real()
+
+    def check(name: str, value: Any, sizes: Mapping[str, int]) -> float | None:
+        return None if value is None else real(name, value, sizes)
+
+    return check
+
+
 def _integer(*, low: int = 1) -> _Check:
     def check(name: str, value: Any, sizes: Mapping[str, int]) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from models._options import READOUT, _Option
+from models._options import READOUT, _Option, _optional_real
 from models.base import RecurrentModel, _uniform_
 
 __all__ = ["GRU", "LSTM"]
@@ -85,7 +85,10 @@ class LSTM(_Gated):
 
     Recurrent blocks are the four chunks of ``weight_hh_l0`` in torch's gate order: ``"i"``,
     ``"f"``, ``"g"`` (the cell update, principal) and ``"o"``. Weights are drawn uniformly in
-    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]` (torch's default) from the model's seed.
+    :math:`[-1/\sqrt{H}, 1/\sqrt{H}]` (torch's default) from the model's seed. Option
+    ``forget_bias`` (default ``None``: torch's draw) starts the forget gate's bias at that value
+    (``bias_ih`` set to it, ``bias_hh`` to 0), so that the cell keeps its memory from the start
+    (Gers et al., 2000; Jozefowicz et al., 2015 use 1).
 
     Examples
     --------
@@ -96,9 +99,22 @@ class LSTM(_Gated):
     """
 
     kind: ClassVar[str] = "lstm"
+    OPTIONS: ClassVar[dict[str, _Option]] = {
+        **_Gated.OPTIONS,
+        "forget_bias": _Option(None, _optional_real(), "initial forget-gate bias"),
+    }
     LAYER: ClassVar[type[nn.RNNBase]] = nn.LSTM
     GATES: ClassVar[tuple[str, ...]] = ("i", "f", "g", "o")
     PRINCIPAL: ClassVar[str] = "g"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        forget_bias = self._options["forget_bias"]
+        if forget_bias is not None:
+            H = self.hidden_size
+            with torch.no_grad():
+                self.rnn.bias_ih_l0[H : 2 * H] = forget_bias
+                self.rnn.bias_hh_l0[H : 2 * H] = 0.0
 
     @property
     def state_size(self) -> int:

@@ -97,6 +97,7 @@ def train_checkpoint(
     clip: float | None = None,
     seed: int = _TRAIN.seed,
     resume: bool = False,
+    optimizer: str = "rmsprop",
     options: Mapping[str, Any] | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -129,6 +130,8 @@ def train_checkpoint(
         Seed of the initial weights and of the batches.
     resume : bool, optional
         Continue a run saved in `out`.
+    optimizer : {"rmsprop", "adam", "sgd"}, optional
+        PyTorch optimizer with its default settings.
     options : mapping, optional
         Further model options (``init``, ``nonlinearity``, ...).
     progress : bool, optional
@@ -178,6 +181,7 @@ def train_checkpoint(
         constrain=constrain,
         seed=seed,
         resume=resume,
+        optimizer=optimizer,
     )
     config.check(model, task_obj, out=out)  # before the folder exists: bad input leaves nothing
     folder = prepare_output_dir(out, what="--out")

@@ -203,6 +203,29 @@ def test_lipschitz_parts_tanh_rnn_and_unsupported() -> None:
         assert issubclass(UnsupportedModelError, TypeError)
 
 
+def test_lstm_forget_bias_sets_only_the_forget_gate() -> None:
+    plain = _build("lstm")
+    model = _build("lstm", forget_bias=1.0)
+    assert plain.config["options"]["forget_bias"] is None
+    assert model.config["options"]["forget_bias"] == 1.0
+    b_ih, b_hh = model.rnn.bias_ih_l0.detach(), model.rnn.bias_hh_l0.detach()
+    assert torch.equal(b_ih[H : 2 * H], torch.ones(H)) and torch.equal(
+        b_hh[H : 2 * H], torch.zeros(H)
+    )
+    # every other parameter is the seed's draw, as without the option
+    for (name, p), q in zip(model.named_parameters(), plain.parameters(), strict=True):
+        mask = torch.ones_like(p, dtype=torch.bool)
+        if name in ("rnn.bias_ih_l0", "rnn.bias_hh_l0"):
+            mask[H : 2 * H] = False
+        assert torch.equal(p.detach()[mask], q.detach()[mask]), name
+    # a forget gate near sigmoid(1) keeps more of the cell than the default draw
+    s = torch.cat([torch.zeros(1, H), torch.ones(1, H)], dim=1)
+    x = torch.zeros(1, F_IN)
+    with torch.no_grad():
+        assert float(model.step(s, x)[0, H:].mean()) > float(plain.step(s, x)[0, H:].mean())
+    assert models.build(**model.config).config == model.config
+
+
 def test_nru_memory_shapes_and_equations() -> None:
     model = models.build(
         "nru", input_size=F_IN, hidden_size=H, output_size=C, memory_size=16, heads=4
@@ -264,6 +287,9 @@ def test_unknown_kind_lists_valid_kinds() -> None:
         ("nru", {"memory_size": 0}, "memory_size"),
         ("nru", {"heads": 2.5}, "heads"),
         ("lstm", {"init": "chain"}, "init"),
+        ("lstm", {"forget_bias": "one"}, "forget_bias"),
+        ("lstm", {"forget_bias": float("inf")}, "forget_bias"),
+        ("gru", {"forget_bias": 1.0}, "forget_bias"),
         ("gru", {"readout": "first"}, "readout"),
     ],
 )

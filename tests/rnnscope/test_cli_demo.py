@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from rnnscope.demo import QUICK, ZOO, pending_members
+from rnnscope.demo import FULL, QUICK, ZOO, pending_members
 from tests.rnnscope.helpers import invoke
 
 
@@ -56,6 +57,12 @@ def test_demo_writes_the_report_of_the_whole_zoo(demo_dir: tuple[Path, str]) -> 
 def test_finished_checkpoints_are_reused(demo_dir: tuple[Path, str]) -> None:
     out, _ = demo_dir
     assert pending_members(out / "models", QUICK) == []
+    # a member's own steps or clipping in the plan make its checkpoint stale, and only its
+    longer = dataclasses.replace(QUICK, member_steps={"scornn": QUICK.steps + 5})
+    assert [m.name for m in pending_members(out / "models", longer)] == ["scornn"]
+    clipped = dataclasses.replace(QUICK, clip=QUICK.clip / 2)
+    assert len(pending_members(out / "models", clipped)) == len(ZOO)
+    assert FULL.steps_of(next(m for m in ZOO if m.kind == "lstm")) > FULL.steps
     config = out / "models" / "lstm" / "config.json"
     data = json.loads(config.read_text())
     data["training"]["step"] = 1  # an unfinished run is trained again
