@@ -199,17 +199,20 @@ def _lstm_jacobians(
     dhc = o * (1 - tc * tc)
 
     def through(M: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # sums of row-scaled blocks accumulated in place: one (B, H, K) array per result
         Mi, Mf, Mg, Mo = M.chunk(4, dim=0)
-        dc_new = _rows(dc[:, :H], Mi) + _rows(dc[:, H : 2 * H], Mf) + _rows(dc[:, 2 * H :], Mg)
-        dh_new = _rows(do, Mo) + dhc[:, :, None] * dc_new
+        dc_new = _rows(dc[:, :H], Mi)
+        dc_new.addcmul_(dc[:, H : 2 * H, None], Mf).addcmul_(dc[:, 2 * H :, None], Mg)
+        dh_new = _rows(do, Mo).addcmul_(dhc[:, :, None], dc_new)
         return dh_new, dc_new
 
     dh_dh, dc_dh = through(W_hh)
-    eye_f = torch.diag_embed(f)
-    J = torch.cat(
-        [torch.cat([dh_dh, dhc[:, :, None] * eye_f], dim=2), torch.cat([dc_dh, eye_f], dim=2)],
-        dim=1,
-    )
+    B = state.shape[0]
+    J = state.new_zeros(B, 2 * H, 2 * H)
+    J[:, :H, :H] = dh_dh
+    J[:, H:, :H] = dc_dh
+    J[:, :H, H:].diagonal(dim1=1, dim2=2).copy_(dhc * f)  # dh'/dc = diag(o (1 - tanh^2 c') f)
+    J[:, H:, H:].diagonal(dim1=1, dim2=2).copy_(f)  # dc'/dc = diag(f)
     if not inputs:
         return J, None
     dh_dx, dc_dx = through(W_ih)
@@ -244,12 +247,10 @@ def _gru_jacobians(
     d_z = (h - n) * z * (1 - z)
 
     W_hr, W_hz, W_hn = W_hh.chunk(3, dim=0)
-    J = (
-        _rows((1 - z) * d_r, W_hr)
-        + _rows((1 - z) * dn * r, W_hn)
-        + _rows(d_z, W_hz)
-        + torch.diag_embed(z)
-    )
+    # one (B, H, H) array, the other terms accumulated in place
+    J = _rows((1 - z) * d_r, W_hr)
+    J.addcmul_(((1 - z) * dn * r)[:, :, None], W_hn).addcmul_(d_z[:, :, None], W_hz)
+    J.diagonal(dim1=1, dim2=2).add_(z)
     if not inputs:
         return J, None
     W_ir, W_iz, W_in = W_ih.chunk(3, dim=0)
