@@ -213,6 +213,15 @@ class OneStepMap:
         """``(d, W)`` with ``J = diag(d) W`` on checked inputs, or ``None`` (no such form)."""
         return None
 
+    def _step_with_factors(
+        self, state: torch.Tensor, x_t: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """Return the next state and the Jacobian factors at ``(state, x_t)`` (checked inputs).
+
+        Vanilla kinds compute the pre-activation once for both.
+        """
+        return self._step(state, x_t), self._jacobian_factors(state, x_t)
+
     def _step_jacobians(
         self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -113,7 +113,13 @@ class RNN(RecurrentModel):
     def _jacobian_factors(
         self, state: torch.Tensor, x_t: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return _vanilla_factors(self, state, x_t, self.bias, self.nonlinearity)
+        return _vanilla_factors(self, state, x_t, self.bias, self.nonlinearity)[1:]
+
+    def _step_with_factors(
+        self, state: torch.Tensor, x_t: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        new, d, W = _vanilla_factors(self, state, x_t, self.bias, self.nonlinearity, step=True)
+        return new, (d, W)
 
     def _step_jacobians(
         self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
@@ -184,7 +190,13 @@ class _ModReLURNN(RecurrentModel):
     def _jacobian_factors(
         self, state: torch.Tensor, x_t: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return _vanilla_factors(self, state, x_t, None, "modrelu")
+        return _vanilla_factors(self, state, x_t, None, "modrelu")[1:]
+
+    def _step_with_factors(
+        self, state: torch.Tensor, x_t: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        new, d, W = _vanilla_factors(self, state, x_t, None, "modrelu", step=True)
+        return new, (d, W)
 
     def _step_jacobians(
         self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
@@ -246,11 +258,17 @@ def _vanilla_factors(
     x_t: torch.Tensor,
     bias: torch.Tensor | None,
     nonlinearity: str,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Slopes ``d`` and matrix ``W`` of a vanilla step's Jacobian ``diag(d) W``, detached."""
+    *,
+    step: bool = False,
+) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """Return the next state (if ``step``, else ``None``), slopes ``d`` and ``W`` of diag(d) W.
+
+    One pre-activation serves both; ``d`` and ``W`` are detached.
+    """
     W = model.recurrent_weight()
     a = _preactivation(state, x_t, W, model.U, bias)
-    return _slope(a, nonlinearity, model.modrelu_bias).detach(), W.detach()
+    new = _activate(a, nonlinearity, model.modrelu_bias) if step else None
+    return new, _slope(a, nonlinearity, model.modrelu_bias).detach(), W.detach()
 
 
 def _vanilla_jacobians(

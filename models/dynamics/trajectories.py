@@ -106,16 +106,21 @@ def iter_jacobians(
     x = check_inputs(model, x)
     s = check_state0(model, state0, x.shape[0])
     model = as_float64(model)
-    factors = getattr(model, "step_jacobian_factors", None) if factored else None
+    # the model's own step and factors from one pre-activation (inputs checked above)
+    fused = getattr(model, "_step_with_factors", None) if factored else None
     with frozen(model):
         for t in range(x.shape[1]):
-            parts = factors(s, x[:, t]) if factors is not None else None
+            parts = None
+            if fused is not None:
+                with torch.no_grad():
+                    s_next, parts = fused(s, x[:, t])
             if parts is None:
                 J: Any = model.step_jacobian(s, x[:, t])
+                with torch.no_grad():
+                    s_next = model.step(s, x[:, t])
             else:
                 J = RowScaled(parts[0].numpy(), parts[1].numpy())
-            with torch.no_grad():
-                s = model.step(s, x[:, t])
+            s = s_next
             yield J
 
 
