@@ -29,6 +29,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from rnnscope.settings import TrainSettings  # noqa: E402
 from rnnscope.sweep import parse_spec, plan_sweep, run_sweep  # noqa: E402
+from rnnscope.sweep.runner import _client  # noqa: E402
 
 SPEC = """
 name = "bench"
@@ -74,22 +75,9 @@ def _warm() -> float:
 
 
 def _fixed_cost(workers: int) -> float:
-    """Seconds to start a LocalCluster like the sweep's, warm every worker and close it."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
+    """Seconds to start the sweep's own LocalCluster, warm every worker and close it."""
     start = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            silence_logs=logging.ERROR,
-            dashboard_address=":0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with _client(None, workers, lambda message: None) as client:
         client.run(_warm)
     return time.perf_counter() - start
 
