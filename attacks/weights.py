@@ -29,6 +29,7 @@ from attacks._records import Record
 from attacks._validation import check_epsilons, check_positive_int, check_seed
 from attacks.curves import provenance
 from attacks.errors import UnsupportedModelError
+from attacks.intervals import wilson
 
 __all__ = ["WeightNoiseResult", "recurrent_target", "weight_noise"]
 
@@ -164,6 +165,11 @@ class WeightNoiseResult(Record):
         Eigenvalues of every :math:`W + E`.
     n_samples : int
         Number of evaluated sequences.
+    intervals : tuple of (float, float)
+        95 % Wilson interval of the mean accuracy at each size. The draws share the
+        samples, so the interval counts ``n_samples`` trials, not samples times draws: it
+        is the sampling uncertainty of the evaluated sequences (conservative), while
+        ``std_accuracy`` is the spread over directions.
     provenance : dict
         Library versions, settings, seed, data hash.
     """
@@ -185,6 +191,7 @@ class WeightNoiseResult(Record):
     spectral_radius: np.ndarray
     eigenvalues: np.ndarray
     n_samples: int
+    intervals: tuple[tuple[float, float], ...]
     provenance: dict[str, Any] = field(repr=False)
 
 
@@ -289,6 +296,7 @@ def weight_noise(
 
     eig_w = np.linalg.eigvals(W.numpy())
     settings = {"epsilons": list(eps), "draws": draws, "relative": relative, "target": target.name}
+    mean = accuracy.mean(axis=1)
     return WeightNoiseResult(
         target=target.name,
         epsilons=eps,
@@ -300,11 +308,12 @@ def weight_noise(
         eigenvalues_w=eig_w.astype(np.complex128),
         clean_accuracy=clean_accuracy,
         accuracy=accuracy,
-        mean_accuracy=tuple(float(v) for v in accuracy.mean(axis=1)),
+        mean_accuracy=tuple(float(v) for v in mean),
         std_accuracy=tuple(float(v) for v in accuracy.std(axis=1)),
         spectral_radius=radius,
         eigenvalues=eigenvalues,
         n_samples=batch.n,
+        intervals=tuple(wilson(float(a) * batch.n, batch.n) for a in mean),
         provenance=provenance(
             "weight_noise", model, batch.x, batch.y, settings=settings, seed=seed
         ),

@@ -375,6 +375,7 @@ def plot_weight_noise(
     std: Sequence[float | None] | None = None,
     *,
     clean: float | None = None,
+    bands: Sequence[Sequence[float] | None] | None = None,
 ) -> Axes:
     r"""Plot accuracy against the relative size of a weight perturbation :math:`W + E`.
 
@@ -390,6 +391,8 @@ def plot_weight_noise(
         Standard deviation over the draws (drawn as error bars).
     clean : float, optional
         Accuracy of the unperturbed model (dotted line).
+    bands : sequence of (lo, hi), optional
+        A 95 % interval of the mean per size (``None`` entries are skipped), shaded.
 
     Returns
     -------
@@ -399,14 +402,19 @@ def plot_weight_noise(
     Examples
     --------
     >>> fig, ax = new_figure()
-    >>> _ = plot_weight_noise(ax, [0.01, 0.1], [0.9, 0.5], [0.01, 0.1], clean=0.92)
+    >>> _ = plot_weight_noise(ax, [0.01, 0.1], [0.9, 0.5], [0.01, 0.1], clean=0.92,
+    ...                       bands=[(0.85, 0.95), (0.4, 0.6)])
+    >>> len(ax.collections) > 0
+    True
     """
     xs = np.asarray(eps, dtype=float)
     ys = np.asarray([np.nan if m is None else m for m in mean], dtype=float)
     err = None
     if std is not None:
         err = np.asarray([0.0 if s is None else s for s in std], dtype=float)
-    ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, linewidth=1.5)
+    container = ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, linewidth=1.5)
+    if bands is not None:
+        _band(ax, xs, bands, None, container.lines[0])
     if clean is not None:
         ax.axhline(clean, color="0.6", linestyle=":", linewidth=1, label="clean")
         ax.legend(fontsize="small")

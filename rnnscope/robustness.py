@@ -238,8 +238,9 @@ class WeightNoise:
         Returns
         -------
         dict
-            ``target``, ``eps``, ``mean``, ``std``, ``spectral_radius_mean`` and
-            ``spectral_radius_w``.
+            ``target``, ``eps``, ``mean``, ``std``, ``intervals`` (the 95 % Wilson interval
+            ``[lo, hi]`` of each mean over the evaluated samples), ``spectral_radius_mean``
+            and ``spectral_radius_w``.
         """
         weight = self.result
         return {
@@ -247,6 +248,7 @@ class WeightNoise:
             "eps": _floats(weight.epsilons),
             "mean": _floats(weight.mean_accuracy),
             "std": _floats(weight.std_accuracy),
+            "intervals": [_floats(band) for band in weight.intervals],
             "spectral_radius_mean": _floats(
                 np.asarray(weight.spectral_radius, dtype=float).mean(axis=1)
             ),

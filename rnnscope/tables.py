@@ -229,6 +229,9 @@ def _hidden_table(hidden: Mapping[str, Any]) -> Any:
 def print_report_summary(console: Any, report: Report, index: Any) -> None:
     """Print the compact comparison table of a report and the path of its HTML page.
 
+    Accuracies within noise of their column's best carry the mark of
+    :mod:`rnnscope.report.significance`, explained under the table.
+
     Parameters
     ----------
     console : rich.console.Console
@@ -247,13 +250,24 @@ def print_report_summary(console: Any, report: Report, index: Any) -> None:
     models...
     report: out/index.html
     """
+    from rnnscope.report.significance import FOOTNOTE, MARK, not_significant
+
     table = _table("models")
     columns = report.columns(compact=True)
+    marks = not_significant(columns, report.models)
     for column in columns:
         table.add_column(
             _show(column.label), justify="left" if column.text else "right", no_wrap=True
         )
     for model in report.models:
-        table.add_row(*(_show(column.terminal(model)) for column in columns))
+        cells = []
+        for column in columns:
+            text = _show(column.terminal(model))
+            if model.name in marks.get(column.key, {}).get("not_significant", ()):
+                text = f"{text} {MARK}"
+            cells.append(text)
+        table.add_row(*cells)
     console.print(table)
+    if any(found["not_significant"] for found in marks.values()):
+        console.print(FOOTNOTE, soft_wrap=True)
     console.print(_show(f"report: {index}"))

@@ -59,7 +59,7 @@ class WeightsSection(Section):
     def figures(
         self, context: ModelContext, result: WeightNoise | None
     ) -> list[tuple[str, str, Figure]]:
-        """Mean accuracy ± std against the relative size of E.
+        """Mean accuracy with its 95 % Wilson band and ± std bars against the size of E.
 
         Parameters
         ----------
@@ -85,11 +85,16 @@ class WeightsSection(Section):
             data["mean"],
             data["std"],
             clean=context.results["robustness"].clean_accuracy,
+            bands=data["intervals"],
         )
-        return [("weight-noise", "accuracy with W replaced by W + E (mean ± std)", fig)]
+        caption = (
+            "accuracy with W replaced by W + E: mean over the draws, bars ± std over the "
+            "draws, shaded: 95 % Wilson interval over the samples"
+        )
+        return [("weight-noise", caption, fig)]
 
     def view(self, model: ModelReport, result: WeightNoise | None) -> dict[str, Any] | None:
-        """Sizes, mean and std of the accuracy, and the mean spectral radius of W + E.
+        """Sizes, mean, std and interval of the accuracy, and the mean spectral radius of W + E.
 
         Parameters
         ----------
@@ -110,6 +115,7 @@ class WeightsSection(Section):
             ("relative ‖E‖₂/‖W‖₂", data["eps"]),
             ("accuracy (mean)", data["mean"]),
             ("accuracy (std)", data["std"]),
+            ("accuracy, 95 % interval", data["intervals"]),
             (
                 f"mean ρ(W + E) (ρ(W) = {fmt(data['spectral_radius_w'], 3)})",
                 data["spectral_radius_mean"],
@@ -119,9 +125,16 @@ class WeightsSection(Section):
             "target": data["target"],
             "header": [f"ε{i + 1}" for i in range(len(data["eps"]))],
             "rows": [
-                {"curve": curve, "cells": [fmt(v, 3) for v in values]} for curve, values in rows
+                {"curve": curve, "cells": [_cell(v) for v in values]} for curve, values in rows
             ],
         }
+
+
+def _cell(value: Any) -> str:
+    """Format a number, or an interval as ``lo–hi``."""
+    if isinstance(value, list | tuple):
+        return "–".join(fmt(v, 3) for v in value)
+    return fmt(value, 3)
 
 
 SECTION = WeightsSection()

@@ -74,6 +74,11 @@ def test_restore_pseudospectrum_and_radius(kit, data, loop_rnn, gru, name):
     assert result.mean_accuracy[0] == result.clean_accuracy
     out_json = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert np.array(out_json["eigenvalues"]).shape == (3, 4, W.shape[0], 2)
+    # Wilson intervals of the mean over the samples (n trials, not n x draws)
+    n = len(y)
+    for mean, (lo, hi) in zip(result.mean_accuracy, result.intervals, strict=True):
+        assert (lo, hi) == attacks.wilson(mean * n, n) and lo <= mean <= hi
+    assert out_json["intervals"] == [list(band) for band in result.intervals]
 
 
 def test_override_receives_w_plus_e_of_the_requested_norm(kit, data):

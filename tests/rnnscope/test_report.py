@@ -45,6 +45,7 @@ def reports(tiny_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
     )
     assert result.exit_code == 0, result.stderr
     assert str(cli_out / "index.html") in result.stdout
+    (root / "terminal.txt").write_text(result.stdout)
     api_out = root / "api"
     api_out.mkdir()
     write_report(build_report(sources, SETTINGS, workers=1), api_out)
@@ -114,6 +115,7 @@ def test_hidden_state_section_matches_the_library(reports: list[Path]) -> None:
 
 
 def test_comparison_marks_differences_within_noise(reports: list[Path]) -> None:
+    from rnnscope.report.document import comparison_columns
     from rnnscope.report.significance import FOOTNOTE, MARK
 
     data = json.loads((reports[0] / "report.json").read_text())
@@ -146,6 +148,13 @@ def test_comparison_marks_differences_within_noise(reports: list[Path]) -> None:
     html = (reports[0] / "index.html").read_text()
     assert html.count(f" {MARK}</td>") == marked
     assert FOOTNOTE.split(":")[0] in html
+    # the terminal table has the compact columns only, marked the same way
+    compact = {column.key for column in comparison_columns(SETTINGS, compact=True)}
+    terminal = (reports[0].parent / "terminal.txt").read_text()
+    shown = sum(len(found["not_significant"]) for key, found in data["significance"].items()
+                if key in compact)  # fmt: skip
+    assert shown > 0 and terminal.count(f" {MARK}") == shown
+    assert FOOTNOTE in terminal.replace("\n", " ")
 
 
 def test_transfer_matrix_matches_the_library(reports: list[Path]) -> None:
@@ -262,3 +271,19 @@ def test_hostile_names_are_escaped(tmp_path: Path) -> None:
     data = json.loads((out / "report.json").read_text())
     assert data["models"][0]["name"] == HOSTILE  # JSON keeps the raw name
     assert all(p.name.isascii() and "<" not in p.name for p in (out / "figures").iterdir())
+
+
+def test_weight_noise_has_wilson_intervals(reports: list[Path]) -> None:
+    import attacks
+
+    data = json.loads((reports[0] / "report.json").read_text())
+    attacked = [m for m in data["models"] if m["robustness"] is not None]
+    assert attacked
+    for entry in attacked:
+        block = entry["robustness"]["weight_noise"]
+        assert len(block["intervals"]) == len(block["eps"])
+        for mean, band in zip(block["mean"], block["intervals"], strict=True):
+            assert band == list(attacks.wilson(mean * SETTINGS.samples, SETTINGS.samples))
+    html = (reports[0] / "index.html").read_text()
+    assert html.count("accuracy, 95 % interval") == len(attacked)
+    assert "shaded: 95 % Wilson interval over the samples" in html
