@@ -11,6 +11,7 @@ dominant eigenvalue is not unique (a complex pair of a real matrix, or :math:`\p
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -222,8 +223,8 @@ def _power(
     if not outcome.converged:
         warnings.warn(
             f"power iteration did not converge ({outcome.reason}) after {outcome.iterations} "
-            f"iterations (tol={tol:g}, estimated relative error "
-            f"{_relative(outcome.error_estimate, outcome.value):.2g}); the dominant eigenvalue "
+            f"iterations (tol={tol:g}, {_error_text(outcome.error_estimate, outcome.value)}); "
+            "the dominant eigenvalue "
             "may not be unique in modulus, or may be defective or ill-conditioned",
             NotConvergedWarning,
             stacklevel=stacklevel,
@@ -245,6 +246,16 @@ def _power(
 def _relative(error: float, value: Any) -> float:
     size = abs(complex(value))
     return error / size if size > 0 else float("inf")
+
+
+def _error_text(error: float, value: Any) -> str:
+    """Describe the forward-error estimate of a stopped iteration (it may be unavailable)."""
+    relative = _relative(error, value)
+    if math.isnan(relative):
+        return "no bound on the error: the eigenvalue's condition could not be estimated"
+    if math.isinf(relative):
+        return "no finite bound on the error"
+    return f"estimated relative error {relative:.2g}"
 
 
 def _unscale(value: float | complex, e: int) -> float | complex:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -302,6 +303,18 @@ def test_spectral_radius_power_passes_the_warning_on() -> None:
     with pytest.warns(spectra.NotConvergedWarning, match="did not converge") as record:
         spectra.spectral_radius(_banded(12), method="power")
     assert record[0].filename == __file__  # attributed to the caller
+
+
+@pytest.mark.parametrize("diagonal", ["real", "complex"])
+def test_unconverged_warning_states_its_error_bound_in_words(diagonal: str) -> None:
+    # a stopped run without a condition estimate used to print "estimated relative error nan"
+    A = _banded(12).astype(complex)
+    if diagonal == "complex":
+        A += np.diag(0.5 * np.exp(1j * np.linspace(0.0, 1.0, 12))) - 0.5 * np.eye(12)
+    with pytest.warns(spectra.NotConvergedWarning) as record:
+        spectra.power_method(A)
+    message = str(record[0].message)
+    assert re.search(r"\bnan\b", message.lower()) is None and "error" in message
 
 
 @pytest.mark.parametrize("coupling", [0.1, 1.0, 10.0, 1e2, 1e3, 1e4])
