@@ -1,6 +1,6 @@
 """Speed of the dynamics layer: analytic step Jacobians and Lyapunov spectra.
 
-1. ``model.step_jacobian`` (analytic; torch.func for nru) against ``torch.func.vmap(jacrev)``
+1. ``model.step_jacobian`` (analytic for every kind) against ``torch.func.vmap(jacrev)``
    of the same step, per kind, at H = 128, B = 32, float64. Goal: ratio >= 10.
 2. The full Lyapunov spectrum (k = 128) and the leading k = 10 exponents of an H = 128 tanh
    rnn over T = 1000 steps, B = 32, on one thread: Jacobians streamed from
@@ -72,10 +72,9 @@ def jacobian_ratios(repeats: int) -> None:
             error = float((ours_J - peer_J).norm() / peer_J.norm())
             ours = _median(lambda m=model, s=state, u=x: m.step_jacobian(s, u), repeats)
             theirs = _median(lambda f=peer, s=state, u=x: f(s, u), repeats)
-        path = " (torch.func path)" if kind == "nru" else ""
         print(
             f"{kind:8} {model.state_size:5d} {1e3 * ours:12.2f} {1e3 * theirs:10.2f} "
-            f"{theirs / ours:7.1f}  rel.err {error:.1e}{path}"
+            f"{theirs / ours:7.1f}  rel.err {error:.1e}"
         )
 
 

@@ -12,6 +12,7 @@ from torch.func import functional_call
 
 from models._options import READOUT, _Option, _optional_real
 from models.base import RecurrentModel, _uniform_
+from models.one_step import _rows
 
 __all__ = ["GRU", "LSTM"]
 
@@ -160,11 +161,6 @@ class GRU(_Gated):
         self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         return _gru_jacobians(state, x_t, *self._weights(), inputs=inputs)
-
-
-def _rows(d: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """``diag(d) M`` for every batch row: ``(B, H)`` times ``(H, K)`` gives ``(B, H, K)``."""
-    return d[:, :, None] * M[None]
 
 
 def _lstm_jacobians(

@@ -13,6 +13,10 @@ from torch import nn
 from models._options import READOUT, _flag, _integer, _Option
 from models.base import RecurrentModel, _detached, _uniform_linear
 from models.errors import InvalidOptionError
+from models.one_step import _rows
+from models.rnn import _slope
+
+_EPS = 1e-12  # floor of the L^5 norm of a direction (``F.normalize``'s ``eps``)
 
 __all__ = ["NRU"]
 
@@ -127,7 +131,7 @@ class NRU(RecurrentModel):
         )
         if self.use_relu:
             v = F.relu(v)
-        return F.normalize(v, p=5, dim=2, eps=1e-12)
+        return F.normalize(v, p=5, dim=2, eps=_EPS)
 
     def _cell_weights(self) -> tuple[torch.Tensor, ...]:
         """Return ``(W_x, b, W_hm^T, W_heads^T, b_heads, signs)`` of :meth:`_scan` and the step."""
@@ -151,16 +155,21 @@ class NRU(RecurrentModel):
         signs: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One step from ``(h, m)`` given the input drive ``ux = W_x x + b``."""
-        k, r = self.heads, self.rank
         h = F.relu(torch.addmm(ux, torch.cat([h, mem], dim=1), Whm))
         out = torch.addmm(b_heads, torch.cat([h, mem], dim=1), W_heads)
+        return h, self._memory_update(mem, out, signs)
+
+    def _memory_update(
+        self, mem: torch.Tensor, out: torch.Tensor, signs: torch.Tensor
+    ) -> torch.Tensor:
+        """Return the new memory from the old one and the heads' outputs ``[strengths; u]``."""
+        k, r = self.heads, self.rank
         strengths, u = out.split([2 * k, 4 * r], dim=1)  # [alpha; beta], [u_alpha; u_beta]
         if self.use_relu:
             strengths = F.relu(strengths)
         # mean over heads of alpha_i v_alpha_i - beta_i v_beta_i
         weights = (strengths * signs).unsqueeze(1)
-        mem = torch.baddbmm(mem.unsqueeze(1), weights, self._directions(u)).squeeze(1)
-        return h, mem
+        return torch.baddbmm(mem.unsqueeze(1), weights, self._directions(u)).squeeze(1)
 
     def _scan(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         B, T, Fin = x.shape
@@ -187,6 +196,12 @@ class NRU(RecurrentModel):
         Wx, bias, *rest = self._cell_weights()
         h, mem = self._cell(state[:, :H], state[:, H:], torch.addmm(bias, x_t, Wx.t()), *rest)
         return torch.cat([h, mem], dim=1)
+
+    def _step_jacobians(
+        self, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        r"""Analytic Jacobians of the step on ``[h; m]`` (see :func:`_nru_jacobians`)."""
+        return _nru_jacobians(self, state, x_t, inputs=inputs)
 
     def _run(self, x: torch.Tensor, *, all_steps: bool) -> torch.Tensor:
         hs, _ = self._scan(x)
@@ -219,6 +234,114 @@ class NRU(RecurrentModel):
         """
         _, ms = self._scan(self._check_input(x))
         return torch.stack(ms, dim=1)
+
+
+def _memory_sensitivity(model: NRU, out: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:
+    r"""Return the derivative ``(B, m, 2k + 4r)`` of the memory update in the heads' outputs.
+
+    With ``out = [strengths; u]``, the update is :math:`\delta m = \sum_j w_j v_j`,
+    :math:`w_j = \sigma_j g(\text{strength}_j)` (:math:`\sigma_j = \pm 1/k`, :math:`g` relu or
+    identity) and :math:`v_j = q_j / n_j`, :math:`n_j = \max(\|q_j\|_5, \epsilon)`,
+    :math:`q = g(P)`, where row :math:`j` of :math:`P` is a slice of the outer product
+    :math:`u_1 u_2^T` of its write or erase head. Then
+    :math:`\partial \delta m / \partial \text{strength}_j = \sigma_j g' v_j` and, with
+    :math:`e_j = \partial \|q_j\|_5 / \partial q_j = t_j |t_j|^3`, :math:`t_j = q_j /
+    \|q_j\|_5`,
+
+    .. math:: \frac{\partial \delta m}{\partial P_j} = \frac{w_j}{n_j}
+        \left(I - v_j e_j^T\right) \operatorname{diag}(g'(P_j)),
+
+    which :math:`\partial P_{ac} = u_{2,c}\, \partial u_{1,a} + u_{1,a}\, \partial u_{2,c}`
+    carries to :math:`u_1` and :math:`u_2`: the identity part entry by entry (a scatter), the
+    rank-one part through :math:`k` inner products per head. The ``(m, 2 k m)`` matrix
+    :math:`\partial \delta m / \partial P` is never formed.
+
+    One-sided derivatives follow autograd: relu has slope 0 at 0; the clamp at
+    :math:`\epsilon` passes the norm's derivative when :math:`\|q_j\|_5 \ge \epsilon` (a
+    norm exactly at the floor is differentiated as the norm) and blocks it below; a zero
+    direction has :math:`e_j = 0`.
+    """
+    k, r, m = model.heads, model.rank, model.memory_size
+    B = out.shape[0]
+    strengths, u = out.split([2 * k, 4 * r], dim=1)
+    u = u.reshape(B, 2, 2, r)  # (batch, write/erase, first/second factor, r)
+    u1, u2 = u[:, :, 0], u[:, :, 1]
+    P = (u1[:, :, :, None] * u2[:, :, None, :]).reshape(B, 2 * k, m)
+    if model.use_relu:
+        slope = _slope(strengths, "relu", None)
+        w = F.relu(strengths) * signs
+        q, g_P = F.relu(P), _slope(P, "relu", None)
+    else:
+        slope, w, q, g_P = torch.ones_like(strengths), strengths * signs, P, None
+    norm = q.norm(5, dim=2, keepdim=True)
+    n = norm.clamp_min(_EPS)
+    v = q / n
+    t = q / torch.where(norm > 0, norm, torch.ones_like(norm))
+    e = torch.where(norm >= _EPS, t * t.abs().pow(3), torch.zeros_like(t))
+    alpha = w[:, :, None] / n  # (B, 2k, 1)
+    # identity part alpha_j g'(P_jl) and rank-one part alpha_j g'(P_jl) e_jl, as (B, 2, r, r)
+    ident = alpha.expand(B, 2 * k, m) if g_P is None else alpha * g_P
+    rank1 = ident * e
+    ident, rank1 = ident.reshape(B, 2, r, r), rank1.reshape(B, 2, r, r)
+    # flat position a r + c of the outer product lies in row (a r + c) // m, column (.) % m
+    flat = torch.arange(r * r, device=out.device).view(r, r)
+    column = (flat % m).expand(B, 2, r, r)
+    rows = F.one_hot(flat // m, k).to(out.dtype)  # (r, r, k)
+    d_u = out.new_zeros(B, 2, 2, r, m)  # (batch, head, factor, index, memory entry)
+    d_u[:, :, 0].scatter_add_(3, column, ident * u2[:, :, None, :])
+    d_u[:, :, 1].scatter_add_(3, column.transpose(2, 3), (ident * u1[:, :, :, None]).mT)
+    K = torch.cat(
+        [
+            torch.einsum("npac,acj->npaj", rank1 * u2[:, :, None, :], rows),
+            torch.einsum("npac,acj->npcj", rank1 * u1[:, :, :, None], rows),
+        ],
+        dim=2,
+    )  # (B, 2, 2r, k)
+    d_u.view(B, 2, 2 * r, m).sub_(K @ v.view(B, 2, k, m))
+    d_strength = (v * (signs * slope)[:, :, None]).transpose(1, 2)
+    return torch.cat([d_strength, d_u.view(B, 4 * r, m).transpose(1, 2)], dim=2)
+
+
+def _nru_jacobians(
+    model: NRU, state: torch.Tensor, x_t: torch.Tensor, *, inputs: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""Jacobians of the NRU step on :math:`s = [h; m]`, column convention.
+
+    With :math:`a = W_x x + W_{hh} h + W_{hm} m + b`, :math:`h' = \operatorname{relu}(a)`,
+    heads' outputs :math:`o = A [h'; m] + c` and :math:`m' = m + \delta m(o)`:
+
+    .. math::
+
+        \frac{\partial h'}{\partial s} = D [W_{hh}\; W_{hm}], \qquad
+        \frac{\partial m'}{\partial s} = [0\; I] + G \left(A_h D [W_{hh}\; W_{hm}]
+        + [0\; A_m]\right),
+
+    :math:`D = \operatorname{diag}(\operatorname{relu}'(a))` (0 at :math:`a = 0`, as autograd)
+    and :math:`G = \partial \delta m / \partial o` from :func:`_memory_sensitivity`. The input
+    Jacobian has :math:`W_x` in place of :math:`[W_{hh}\; W_{hm}]` and no :math:`[0\; I]`,
+    :math:`[0\; A_m]` terms.
+    """
+    H = model.hidden_size
+    Wx, bias, Whm, W_heads, b_heads, signs = model._cell_weights()
+    h, mem = state[:, :H], state[:, H:]
+    # the same products, in the same order, as the step (so the kinks fall where it sees them)
+    a = torch.addmm(torch.addmm(bias, x_t, Wx.t()), torch.cat([h, mem], dim=1), Whm)
+    D = _slope(a, "relu", None)
+    out = torch.addmm(b_heads, torch.cat([F.relu(a), mem], dim=1), W_heads)
+    GA = torch.matmul(_memory_sensitivity(model, out, signs), W_heads.t())  # (B, m, H + m)
+    GAD = GA[:, :, :H] * D[:, None, :]  # the memory rows' derivative through h'
+    W_h = Whm.t()  # (H, S): [W_hh W_hm]
+    B, m, S = state.shape[0], model.memory_size, model.state_size
+    J = state.new_empty(B, S, S)
+    J[:, :H] = _rows(D, W_h)
+    J[:, H:] = (GAD.reshape(B * m, H) @ W_h).view(B, m, S)
+    J[:, H:, H:] += GA[:, :, H:]
+    J[:, H:, H:].diagonal(dim1=1, dim2=2).add_(1.0)
+    if not inputs:
+        return J, None
+    Fin = model.input_size
+    J_x = torch.cat([_rows(D, Wx), (GAD.reshape(B * m, H) @ Wx).view(B, m, Fin)], dim=1)
+    return J, J_x
 
 
 def _rank(m: int, k: int) -> int:

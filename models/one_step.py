@@ -15,6 +15,11 @@ from models.errors import InputShapeError
 __all__ = ["OneStepMap"]
 
 
+def _rows(d: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """``diag(d) M`` for every batch row: ``(B, H)`` times ``(H, K)`` gives ``(B, H, K)``."""
+    return d[:, :, None] * M[None]
+
+
 class OneStepMap:
     r"""One step of a recurrent model on its full state, and the Jacobians of that step.
 
@@ -105,8 +110,10 @@ class OneStepMap:
     def step_jacobian(self, state: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
         r"""Jacobian :math:`\partial s_t / \partial s_{t-1}` of :meth:`step`, column convention.
 
-        Analytic for rnn, scornn, exprnn, nnrnn, lstm and gru; ``torch.func.jacrev`` (vectorised
-        over the batch) for nru.
+        Analytic for every built-in kind (rnn, scornn, exprnn, nnrnn, nru, lstm and gru); a kind
+        without its own formula falls back to ``torch.func.jacrev`` (vectorised over the batch).
+        Where the step is not differentiable (a ReLU at 0, a norm at a clamp) the one-sided
+        derivative is the one autograd uses, so the result equals ``torch.func.jacrev``'s.
 
         Parameters
         ----------
