@@ -1,10 +1,10 @@
 """Orthonormal frames pushed through Jacobians: the QR step of :func:`spectra.lyapunov`.
 
-Two kinds of frames share one interface (``push`` a step's Jacobians, read the diagonal of
-``R``), both re-orthonormalised by LAPACK's Householder QR at every step:
+Two kinds of frames share one interface (``push`` a step's Jacobians onto the pending
+product, ``orthonormalise`` it and read ``log |R_ii|``), both by LAPACK's Householder QR:
 
-- :class:`_FullFrames` (real, ``k = S``): each sequence's square frame kept as Householder
-  factors (``dormqr`` applies it, ``dgeqrf`` refactors), ``Q`` never formed.
+- :class:`_FullFrames` (real, ``k = S``): each sequence's square frame kept as compact-WY
+  Householder factors (``dgemqrt`` applies it, ``dgeqrt`` refactors), ``Q`` never formed.
 - :class:`_ExplicitFrames` (``k < S``, or complex): explicit ``(B, S, k)`` frames and
   ``numpy.linalg.qr`` on the stack.
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 from spectra._validation import as_numeric
 from spectra.errors import NonSquareError
@@ -133,62 +133,191 @@ class _ExplicitFrames:
 
     LAPACK's Householder QR of each ``(S, k)`` matrix; for a :class:`RowScaled` batch ``J Q``
     is one matrix product of the shared matrix with the frames side by side, ``(S, B k)``.
+    Between re-orthonormalisations the frames hold the product of the steps pushed since.
     """
 
     def __init__(self, Q: NDArray[Any]) -> None:
         self.Q = Q
-        self.R_diagonal = np.empty(Q.shape[::2])
-
-    def diagonal(self) -> NDArray[Any]:
-        return self.R_diagonal
+        self.A = Q
+        self.pending = 0
+        self.condition: NDArray[np.float64] | None = None
 
     def push(self, J: NDArray[Any] | RowScaled) -> None:
-        self.Q, R = np.linalg.qr(_times(J, self.Q))
-        self.R_diagonal = np.diagonal(R, axis1=1, axis2=2)
+        self.A = _times(J, self.A)
+        self.pending += 1
+
+    def orthonormalise(self, *, estimate: bool = False) -> NDArray[np.float64]:
+        """Factor the pending products; return ``log |R_ii|`` ``(B, k)``.
+
+        With ``estimate``, :attr:`condition` ``(B,)`` is set to the 1-norm condition number of
+        each ``R`` (that of the product the frame went through since the last factorisation).
+        """
+        self.Q, R = np.linalg.qr(self.A)
+        self.A, self.pending = self.Q, 0
+        with np.errstate(divide="ignore"):
+            logs = np.log(np.abs(np.diagonal(R, axis1=1, axis2=2)))
+        if estimate:
+            with np.errstate(all="ignore"):
+                condition = np.linalg.cond(R, p=1)
+            self.condition = np.where(np.isfinite(logs).all(axis=1), condition, np.inf)
+        return logs
+
+    def checkpoint(self) -> Any:
+        return self.Q
+
+    def restore(self, saved: Any) -> None:
+        self.Q = self.A = saved
+        self.pending = 0
+
+
+_BLOCK = 32  # block size of LAPACK's compact-WY Householder QR (dgeqrt)
 
 
 class _FullFrames:
-    """Full orthogonal frames of a batch kept as Householder factors (real, ``k = S``).
+    """Full orthogonal frames of a batch kept as compact-WY Householder factors (real, ``k = S``).
 
-    ``J_t Q_{t-1}`` is formed by applying the reflectors of ``Q_{t-1}`` to ``J_t`` (LAPACK
-    ``dormqr``) and refactored by ``dgeqrf``; ``Q`` itself is never formed, which saves the
-    ``dorgqr`` and the matrix product of the explicit path. For :class:`RowScaled` Jacobians the
-    reflectors are applied to the shared matrix and the result scaled, so ``J`` is not formed.
+    A step after a re-orthonormalisation applies the factors of ``Q_b`` from the right to
+    ``J_b`` (LAPACK ``dgemqrt``: ``J_b Q_b``, for :class:`RowScaled` to the shared matrix, then
+    row-scaled); further steps before the next one are matrix products. The pending products
+    are held transposed, ``X_b = A_b^T`` (C order, so ``X_b^T`` is ``A_b`` in Fortran order for
+    LAPACK, and a :class:`RowScaled` step is one product ``X W^T`` for the whole batch).
+    ``dgeqrt`` refactors; ``Q`` itself is never formed.
     """
 
     def __init__(self, Q: NDArray[np.float64]) -> None:
-        self.factors: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
-        self.lwork = 1
+        self.factors: list[tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
         self._start = Q
-
-    def diagonal(self) -> NDArray[np.float64]:
-        return np.stack([np.diagonal(qr) for qr, _ in self.factors])
+        self.X: NDArray[np.float64] | None = None
+        self.pending = 0
+        self.block = max(1, min(_BLOCK, Q.shape[1]))
+        self.condition: NDArray[np.float64] | None = None
 
     def push(self, J: NDArray[Any] | RowScaled) -> None:
-        if not self.factors:  # the first step multiplies the explicit starting frame
-            P = _times(J, self._start)
-            self.factors = [lapack.dgeqrf(P[b])[:2] for b in range(P.shape[0])]
-            qr0, tau0 = self.factors[0]
-            query = lapack.dormqr("L", "T", qr0, tau0, np.asfortranarray(P[0]), lwork=-1)
-            self.lwork = max(1, int(query[1][0].real))
-            return
         scaled = isinstance(J, RowScaled)
-        if scaled:
-            # (diag(s) M Q)^T = (Q^T M^T) diag(s): M^T as a Fortran-ordered view of M
-            Mt = J.matrix.T
-        for b, (qr, tau) in enumerate(self.factors):
-            # (J Q)^T = Q^T J^T, with J^T handed to LAPACK as a Fortran-ordered view of J
-            Jt = Mt if scaled else np.asarray(J[b], dtype=np.float64).T
-            C, _, info = lapack.dormqr("L", "T", qr, tau, Jt, lwork=self.lwork)
-            if info != 0:  # pragma: no cover - LAPACK argument error
-                raise RuntimeError(f"LAPACK dormqr failed with info={info}")
+        if self.factors is None:  # the first step multiplies the explicit starting frame
+            self.X = np.ascontiguousarray(_times(J, self._start).transpose(0, 2, 1))
+        elif self.pending == 0:
+            B, S, _ = J.shape
+            X = np.empty((B, S, S))
+            M = np.asfortranarray(J.matrix) if scaled else None
+            for b, (V, T) in enumerate(self.factors):
+                C = M if scaled else np.asfortranarray(J[b], dtype=np.float64)
+                AQ, info = lapack.dgemqrt(V, T, C, side="R", trans="N")
+                if info != 0:  # pragma: no cover - LAPACK argument error
+                    raise RuntimeError(f"LAPACK dgemqrt failed with info={info}")
+                X[b] = AQ.T
             if scaled:
-                C *= J.scale[b][None, :]
-            self.factors[b] = lapack.dgeqrf(C.T)[:2]
+                X *= J.scale[:, None, :]
+            self.X = X
+        else:
+            assert self.X is not None
+            B, S, _ = self.X.shape
+            if scaled:
+                X = (self.X.reshape(B * S, S) @ J.matrix.T).reshape(B, S, S)
+                X *= J.scale[:, None, :]
+            else:
+                X = np.matmul(self.X, np.asarray(J, dtype=np.float64).transpose(0, 2, 1))
+            self.X = X
+        self.pending += 1
+
+    def orthonormalise(self, *, estimate: bool = False) -> NDArray[np.float64]:
+        """Factor the pending products; return ``log |R_ii|`` ``(B, S)`` (no estimate here)."""
+        assert self.X is not None and not estimate
+        factors = []
+        for X_b in self.X:
+            V, T, info = lapack.dgeqrt(self.block, X_b.T, overwrite_a=1)
+            if info != 0:  # pragma: no cover - LAPACK argument error
+                raise RuntimeError(f"LAPACK dgeqrt failed with info={info}")
+            factors.append((V, T))
+        self.factors, self.X, self.pending = factors, None, 0
+        with np.errstate(divide="ignore"):
+            return np.log(np.abs(np.stack([np.diagonal(V) for V, _ in factors])))
+
+    def checkpoint(self) -> Any:
+        return self.factors
+
+    def restore(self, saved: Any) -> None:
+        self.factors, self.X, self.pending = saved, None, 0
 
 
-def frames(Q: NDArray[Any]) -> _FullFrames | _ExplicitFrames:
-    """Frames from ``Q`` ``(B, S, k)``: Householder factors (real, ``k = S``) or explicit."""
+class _SolvedFrames:
+    r"""Explicit real frames for runs of steps: ``R`` by Householder QR, then ``Q = A R^{-1}``.
+
+    The pending products are held transposed, ``X_b = A_b^T`` ``(k, S)`` in C order (so
+    ``X_b^T`` is ``A_b`` in Fortran order, and a :class:`RowScaled` step is one product
+    ``X W^T`` for the whole batch). At a re-orthonormalisation LAPACK's ``dgeqrf`` gives ``R``
+    and a triangular solve (``dtrsm``, in place) gives :math:`Q = A R^{-1}`, which is
+    orthonormal to about :math:`\varepsilon \kappa(R)` (the condition number of the run's
+    product, the size of the error its ``R`` already carries); a sequence with
+    :math:`\kappa(R) > 10^{10}` (a singular step, say) has its ``Q`` formed from the reflectors
+    (``dorgqr``) instead. The solve is half the cost of forming ``Q`` and keeps every step of a
+    run a matrix product.
+    """
+
+    def __init__(self, Q: NDArray[np.float64]) -> None:
+        self.X = np.ascontiguousarray(Q.transpose(0, 2, 1))
+        self.pending = 0
+        self.condition: NDArray[np.float64] | None = None
+        self.formed = 0  # sequences whose Q had to be formed from the reflectors
+
+    def push(self, J: NDArray[Any] | RowScaled) -> None:
+        B, k, S = self.X.shape
+        if isinstance(J, RowScaled):
+            X = (self.X.reshape(B * k, S) @ J.matrix.T).reshape(B, k, S)
+            X *= J.scale[:, None, :]
+        else:
+            X = np.matmul(self.X, np.asarray(J, dtype=np.float64).transpose(0, 2, 1))
+        self.X = X
+        self.pending += 1
+
+    def orthonormalise(self, *, estimate: bool = True) -> NDArray[np.float64]:
+        """Factor the pending products; return ``log |R_ii|`` ``(B, k)``.
+
+        :attr:`condition` ``(B,)`` is set to LAPACK's estimate (``dtrcon``) of the 1-norm
+        condition number of each ``R``, that of the product since the last factorisation.
+        """
+        B, k, _ = self.X.shape
+        logs = np.empty((B, k))
+        condition = np.empty(B)
+        for b in range(B):
+            A = self.X[b].T  # (S, k), Fortran order, a view of the frame
+            qr, tau, _, info = lapack.dgeqrf(A)
+            if info != 0:  # pragma: no cover - LAPACK argument error
+                raise RuntimeError(f"LAPACK dgeqrf failed with info={info}")
+            with np.errstate(divide="ignore"):
+                logs[b] = np.log(np.abs(np.diagonal(qr)))
+            rcond, _ = lapack.dtrcon(qr[:k], norm="1", uplo="U", diag="N")
+            condition[b] = 1.0 / rcond if rcond > 0 and np.isfinite(logs[b]).all() else np.inf
+            if condition[b] <= _SOLVE_LIMIT:
+                Q = blas.dtrsm(1.0, qr[:k], A, side=1, lower=0, overwrite_b=1)
+            else:
+                Q, _, info = lapack.dorgqr(qr, tau)
+                self.formed += 1
+            if not np.shares_memory(Q, self.X):
+                self.X[b] = Q.T
+        self.condition = condition
+        self.pending = 0
+        return logs
+
+    def checkpoint(self) -> Any:
+        return self.X
+
+    def restore(self, saved: Any) -> None:
+        self.X, self.pending = saved, 0
+
+
+_SOLVE_LIMIT = 1e10  # largest condition number of R for which Q = A R^{-1} is used
+
+
+def frames(Q: NDArray[Any], *, runs: bool = False) -> _FullFrames | _ExplicitFrames | _SolvedFrames:
+    """Frames from ``Q`` ``(B, S, k)``.
+
+    Householder factors (real, ``k = S``), explicit ``numpy.linalg.qr`` frames (complex, or
+    ``k < S``), or, for runs of several steps between factorisations (``runs``, real),
+    :class:`_SolvedFrames`.
+    """
+    if Q.dtype.kind != "c" and runs:
+        return _SolvedFrames(Q)
     if Q.dtype.kind != "c" and Q.shape[2] == Q.shape[1]:
         return _FullFrames(Q)
     return _ExplicitFrames(Q)

@@ -9,6 +9,7 @@ For Jacobians :math:`J_1, J_2, \dots` of a map along a trajectory, an orthonorma
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +17,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from spectra._blocks import GROWTH_LIMIT, Schedule, check_every
 from spectra._frames import RowScaled, frames
 from spectra._serialize import jsonable
 from spectra._validation import as_numeric
 from spectra.errors import EmptyMatrixError, NonFiniteError, NonSquareError
 
 __all__ = ["LyapunovResult", "RowScaled", "lyapunov"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class LyapunovResult:
         Number of steps averaged (after ``discard``).
     discard : int
         Number of initial steps that only aligned the frame.
+    factorisations : int
+        QR factorisations of the frames (``T`` for ``every=1``; fewer with longer runs).
+    redone : int
+        Runs of steps whose product was too ill-conditioned and were redone step by step.
 
     Examples
     --------
@@ -57,6 +65,8 @@ class LyapunovResult:
     running: NDArray[np.float64]
     steps: int
     discard: int
+    factorisations: int = 0
+    redone: int = 0
 
     def to_dict(self, *, running: bool = False) -> dict[str, Any]:
         """Return a JSON-ready dict.
@@ -134,6 +144,7 @@ def lyapunov(
     k: int | None = None,
     discard: int = 0,
     seed: int = 0,
+    every: int | str = 1,
 ) -> LyapunovResult:
     r"""Leading Lyapunov exponents of products of square matrices (QR method, nats per step).
 
@@ -151,6 +162,11 @@ def lyapunov(
     seed : int, optional
         Seed of the random orthonormal starting frame (a fixed frame such as the identity would
         keep the order of a diagonal matrix instead of sorting it).
+    every : int or "auto", optional
+        Longest run of steps between two re-orthonormalisations of the frame: 1 (default,
+        every step), an integer, or ``"auto"`` (up to 16). The length of each run adapts to the
+        measured growth so that the conditioning of the product stays below ``1e10`` (see
+        Notes); runs of more than one step are several times faster on wide spectra.
 
     Returns
     -------
@@ -169,13 +185,26 @@ def lyapunov(
     NonFiniteError
         If a Jacobian has NaN or infinite entries.
     ValueError
-        If ``k`` or ``discard`` is out of range.
+        If ``k``, ``discard`` or ``every`` is out of range.
 
     Notes
     -----
-    The frame is re-orthonormalised by LAPACK's Householder QR at every step; for the full real
-    spectrum (``k = S``) it is kept as reflectors and never formed. The product
+    The frame is re-orthonormalised by LAPACK's Householder QR; for the full real spectrum
+    (``k = S``) it is kept as compact-WY reflectors and never formed. The product
     :math:`J_t Q_{t-1}` of a :class:`RowScaled` batch is one matrix product for all sequences.
+
+    With ``every > 1`` the frame is pushed through a run of ``m`` steps and the product
+    factored once; the diagonal of its ``R`` is the product of the ``m`` one-step diagonals.
+    Its accuracy is set by the condition number :math:`\kappa(R)` of the product (LAPACK's
+    estimate), which grows like :math:`e^{m(\lambda_1 - \lambda_k)}`: each run is checked
+    after its QR, a run with :math:`\kappa(R) > 10^{10}` (or a singular one) is redone one step
+    at a time from the frame it started with, and the next run is as long as the growth per step
+    just measured allows (the first is one step). The small :math:`R_{jj}` of a run then keep at
+    least 6 of their 16 digits (``every=1`` loses those of one step's conditioning); on a tanh
+    network with exponents spread over 4 nats per step the exponents agree with ``every=1`` to
+    about ``1e-11``. The running
+    estimate is exact at the end of each run and interpolated linearly inside it; runs end at
+    ``discard``.
 
     A singular Jacobian (a dead ReLU unit, for instance) gives an exponent of ``-inf``, which
     is exact. The exponents summed over ``k = S`` equal the mean of :math:`\log|\det J_t|`.
@@ -193,13 +222,46 @@ def lyapunov(
     steps, known, _ = _steps(jacobians)
     if known is not None and discard >= known:
         raise EmptyMatrixError(f"discard={discard} leaves no step of the {known} given")
+    longest = check_every(every)
     rng = np.random.default_rng(seed)
+    schedule = Schedule(longest)
     started = False
     shape: tuple[int, ...] = ()
     total: NDArray[np.float64] | None = None
     running: list[NDArray[np.float64]] = []
     count = 0
     frame: Any = None
+    block: list[Any] = []  # the Jacobians pushed since the last factorisation
+    saved: Any = None  # the frame the block started from
+
+    def close_block(first: int) -> None:
+        """Factor the pending block (steps ``first, first + 1, ...``) and record its exponents."""
+        nonlocal total, count
+        n = len(block)
+        increments = [frame.orthonormalise(estimate=longest > 1)]
+        if not schedule.accept(frame.condition, n):
+            frame.restore(saved)  # too ill-conditioned: redo the block one step at a time
+            increments = []
+            for J in block:
+                frame.push(J)
+                increments.append(frame.orthonormalise(estimate=True))
+                schedule.accept(frame.condition, 1)
+        if first < discard:  # blocks end at the discard boundary, so this one is all discarded
+            return
+        assert total is not None
+        if len(increments) == n:
+            for step in increments:
+                total += step
+                count += 1
+                running.append(total.mean(axis=0) / count)
+            return
+        # one factorisation for n steps: exact at its end, interpolated linearly inside
+        base = total.copy()
+        for i in range(1, n + 1):
+            running.append((base + (i / n) * increments[0]).mean(axis=0) / (count + i))
+        total += increments[0]
+        count += n
+
     for t, J in enumerate(steps):
         _check_finite(J, t)
         if not started:
@@ -216,25 +278,35 @@ def lyapunov(
             # the first k columns of one random orthogonal S x S frame, whatever k: the k leading
             # exponents are then the same numbers as the first k of the full spectrum
             start = np.linalg.qr(rng.standard_normal((S, S)))[0][:, : int(k)]
-            frame = frames(np.broadcast_to(start, (B, S, int(k))).astype(dtype))
+            frame = frames(np.broadcast_to(start, (B, S, int(k))).astype(dtype), runs=longest > 1)
             total = np.zeros((B, int(k)))
         elif J.shape != shape:
             raise NonSquareError(
                 f"jacobians at step {t} have shape {J.shape}, earlier steps {shape}"
             )
+        if not block:
+            saved = frame.checkpoint()
         frame.push(J)
-        if t < discard:
-            continue
-        with np.errstate(divide="ignore"):
-            total += np.log(np.abs(frame.diagonal()))
-        count += 1
-        running.append(total.mean(axis=0) / count)
+        block.append(J)
+        if len(block) >= schedule.length or t + 1 == discard:
+            close_block(t + 1 - len(block))
+            block = []
+    if block:
+        close_block(t + 1 - len(block))
+        block = []
     if not started:
         raise EmptyMatrixError("expected at least one Jacobian, got none")
     if count == 0:
         raise EmptyMatrixError(f"discard={discard} leaves no step of the {discard} given")
     assert total is not None
     per = total / count
+    logger.debug(
+        "lyapunov: %d steps, %d QR factorisations, %d runs redone step by step (growth > %g)",
+        count + discard,
+        schedule.factorisations,
+        schedule.redone,
+        GROWTH_LIMIT,
+    )
     # QR does not order the diagonal of R: sort each sequence's exponents, largest first.
     per = -np.sort(-per, axis=1)
     run = -np.sort(-np.asarray(running), axis=1)
@@ -253,4 +325,6 @@ def lyapunov(
         running=run,
         steps=count,
         discard=int(discard),
+        factorisations=schedule.factorisations,
+        redone=schedule.redone,
     )

@@ -29,7 +29,8 @@ def _rnn_with(W: np.ndarray) -> models.RecurrentModel:
     return model
 
 
-def test_tanh_rnn_at_its_trivial_fixed_point_gives_log_eigenvalues():
+@pytest.mark.parametrize("every", [1, "auto"])
+def test_tanh_rnn_at_its_trivial_fixed_point_gives_log_eigenvalues(every):
     """Zero input: the state decays to h = 0, where tanh' = 1 and every Jacobian is W."""
     rng = np.random.default_rng(0)
     n = 8
@@ -38,7 +39,8 @@ def test_tanh_rnn_at_its_trivial_fixed_point_gives_log_eigenvalues():
     model = _rnn_with(V @ np.diag(values) @ np.linalg.inv(V))
     state0 = torch.from_numpy(0.3 * rng.standard_normal((3, n)))
     x = torch.zeros(3, 1500, 1, dtype=torch.float64)
-    r = spectra.lyapunov(dynamics.iter_jacobians(model, x, state0=state0), discard=1000)
+    steps = dynamics.iter_jacobians(model, x, state0=state0)
+    r = spectra.lyapunov(steps, discard=1000, every=every)
     expected = np.sort(np.log(np.abs(values)))[::-1]
     np.testing.assert_allclose(r.exponents, expected, rtol=0, atol=1e-6)
     # the trajectory really started away from the fixed point
@@ -46,14 +48,16 @@ def test_tanh_rnn_at_its_trivial_fixed_point_gives_log_eigenvalues():
     assert float((J0 - model.W.detach()).abs().max()) > 1e-3
 
 
-def test_top_exponent_matches_two_trajectory_estimate_on_chaotic_rnn():
+@pytest.mark.parametrize("every", [1, "auto"])
+def test_top_exponent_matches_two_trajectory_estimate_on_chaotic_rnn(every):
     """Gain g = 2 tanh network: QR exponent against renormalised separation (Engelken et al.)."""
     n, T, discard, d0 = 64, 3000, 300, 1e-8
     rng = np.random.default_rng(1)
     model = _rnn_with(2.0 * rng.standard_normal((n, n)) / math.sqrt(n))
     x = torch.zeros(1, T, 1, dtype=torch.float64)
     h0 = torch.from_numpy(rng.standard_normal((1, n)))
-    qr = spectra.lyapunov(dynamics.iter_jacobians(model, x, state0=h0), k=1, discard=discard)
+    steps = dynamics.iter_jacobians(model, x, state0=h0, factored=True)
+    qr = spectra.lyapunov(steps, k=1, discard=discard, every=every)
     h = h0.clone()
     delta = torch.from_numpy(rng.standard_normal((1, n)))
     delta *= d0 / delta.norm()
@@ -70,6 +74,32 @@ def test_top_exponent_matches_two_trajectory_estimate_on_chaotic_rnn():
     direct = total / (T - discard)
     assert qr.exponents[0] > 0.02  # chaotic
     assert abs(qr.exponents[0] - direct) < 1e-2
+    if every == "auto":  # one exponent has no spread: runs of the longest length
+        assert qr.factorisations < T / 10
+
+
+def test_runs_keep_the_full_spectrum_of_a_chaotic_rnn():
+    """Gain g = 2: the full spectrum from runs of steps equals the every-step one (and det J)."""
+    n, T = 24, 400
+    rng = np.random.default_rng(3)
+    model = _rnn_with(2.0 * rng.standard_normal((n, n)) / np.sqrt(n))
+    x = torch.zeros(2, T, 1, dtype=torch.float64)
+    h0 = torch.from_numpy(rng.standard_normal((2, n)))
+    each = spectra.lyapunov(dynamics.iter_jacobians(model, x, state0=h0, factored=True))
+    runs = spectra.lyapunov(
+        dynamics.iter_jacobians(model, x, state0=h0, factored=True), every="auto"
+    )
+    assert each.exponents[0] > 0.01 and each.exponents[-1] < -1.0  # chaotic, wide spread
+    assert 1 < T / runs.factorisations < 16  # runs longer than one step, limited by the spread
+    np.testing.assert_allclose(runs.per_sequence, each.per_sequence, rtol=0, atol=1e-8)
+    J = dynamics.jacobians(model, x, state0=h0).numpy()
+    logdet = np.linalg.slogdet(J)[1].mean(axis=1)
+    np.testing.assert_allclose(runs.per_sequence.sum(axis=1), logdet, rtol=1e-9)
+    # the running estimate is exact at the end; inside a run it is interpolated, off by at most
+    # a run's worth of one-step values (a few nats) over the steps so far
+    np.testing.assert_allclose(runs.running[-1], runs.exponents)
+    off = np.abs(runs.running - each.running).max(axis=1) * np.arange(1, T + 1)
+    assert off.max() < 5.0
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "nru"])
