@@ -11,7 +11,7 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import NDArray
 
-__all__ = ["ComparisonNorm", "samples_per_arc", "uncovered"]
+__all__ = ["ComparisonNorm", "arc_samples", "uncovered"]
 
 
 def uncovered(
@@ -80,29 +80,58 @@ class ComparisonNorm:
         return float(1.0 / np.sqrt(bound))
 
 
-def samples_per_arc(
+def arc_samples(
     arcs: list[tuple[float, float]],
     centre: NDArray[np.float64],
     half: NDArray[np.float64],
     *,
     split: int,
-) -> list[int]:
-    """Points to place on each uncovered arc in the next round of a circle cover.
+    safety: float,
+    cap: int,
+) -> list[NDArray[np.float64]]:
+    """Angles to sample in each uncovered arc in the next round of a circle cover.
 
-    The excluded arcs that end at the two ends of a gap suggest how wide the arcs of new points
-    inside it will be (the margin varies continuously); a gap narrower than that needs one
-    point, a wider one proportionally more, up to `split`. Where a neighbour excluded
-    nothing (a margin at or below zero) the gap gets the full `split`. Any choice is
-    safe: the cover only ever removes arcs that are proved, and what is left is sampled again.
+    The excluded arcs that end at the two ends of a gap give the half-widths at their centres;
+    the half-width inside the gap is predicted by linear interpolation between them (the
+    margin varies continuously), and points are placed from the left end so that each
+    predicted arc, shrunk by `safety`, starts where the previous one ends: as many points as
+    the gap needs, rather than a fixed number. A gap without a neighbour that excluded
+    anything gets `split` evenly spaced points; at most `cap` points go into one gap per
+    round. Any placement is safe: the cover only removes arcs that are proved, and what is
+    left is sampled again in the next round.
     """
     out = []
     ends_hi, ends_lo = centre + half, centre - half
     for a, b in arcs:
-        h_left = half[int(np.argmin(np.abs(ends_hi - a)))]
-        h_right = half[int(np.argmin(np.abs(ends_lo - b)))]
-        width = min(h_left, h_right)
-        if width <= 0.0:
-            out.append(split)
+        width = b - a
+        close = 1e-9 * max(1.0, abs(b))
+        il = int(np.argmin(np.abs(ends_hi - a)))
+        ir = int(np.argmin(np.abs(ends_lo - b)))
+        left = abs(ends_hi[il] - a) <= close and half[il] > 0.0
+        right = abs(ends_lo[ir] - b) <= close and half[ir] > 0.0
+        if not (left or right):
+            out.append(a + width * (np.arange(split) + 0.5) / split)
             continue
-        out.append(int(np.clip(np.ceil((b - a) / (1.5 * width)), 1, split)))
+        if left and right and centre[ir] > centre[il]:
+            c0, h0 = float(centre[il]), float(half[il])
+            slope = (float(half[ir]) - h0) / (float(centre[ir]) - c0)
+        else:
+            c0, h0 = (float(centre[il]), float(half[il])) if left else (a, float(half[ir]))
+            slope = 0.0
+        slope = min(slope, 0.5 / safety)  # keeps the placement moving forward
+        pts: list[float] = []
+        pos = a
+        while pos < b and len(pts) < cap:
+            # centre c whose predicted arc, shrunk by `safety`, starts at pos
+            c = (pos + safety * (h0 - slope * c0)) / (1.0 - safety * slope)
+            if c >= b:  # one point covers the rest: put it in the middle
+                c = 0.5 * (pos + b)
+            h = h0 + slope * (c - c0)
+            if not h > 0.0:
+                break
+            pts.append(c)
+            pos = c + safety * h
+        if not pts:
+            pts = list(a + width * (np.arange(split) + 0.5) / split)
+        out.append(np.asarray(pts))
     return out

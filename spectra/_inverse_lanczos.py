@@ -115,6 +115,16 @@ class ResolventSolver:
         self._prepared = False
         self._kdtree: cKDTree | None = None
         self._spread: float | None = None
+        self._work: NDArray[np.complex128] | None = None
+
+    def pointwise_work(self) -> NDArray[np.complex128]:
+        """Fortran-ordered copy of `T` for the per-point LAPACK solves, made once per solver.
+
+        Its diagonal is scratch: every solve first overwrites it with :math:`T_{ii} - z`.
+        """
+        if self._work is None:
+            self._work = np.asfortranarray(self.T)
+        return self._work
 
     def _tree(self) -> cKDTree:
         """k-d tree of the eigenvalues, for the distance from each point to the spectrum."""
@@ -416,10 +426,14 @@ class ResolventSolver:
         return np.where(np.isfinite(w), w, 0.0)
 
 
+@lru_cache(maxsize=8)
 def _start_vector(n: int, seed: int) -> NDArray[np.complex128]:
+    """Seeded unit start vector (read-only: it is shared by every call of that size and seed)."""
     rng = np.random.default_rng(seed)
     q = rng.standard_normal(n) + 1j * rng.standard_normal(n)
-    return q / np.linalg.norm(q)
+    q = q / np.linalg.norm(q)
+    q.flags.writeable = False
+    return q
 
 
 def _chunks(total: int, size: int) -> list[tuple[int, int]]:

@@ -87,7 +87,7 @@ class Pointwise:
     def __init__(self, solver: ResolventSolver, z: NDArray[np.complex128]) -> None:
         self.s = solver
         self.z = z
-        self.work = np.asfortranarray(solver.T.copy())
+        self.work = solver.pointwise_work()
         self.idx = np.arange(solver.n)
 
     def compact(self, mask: NDArray[np.bool_]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from spectra._certify import ComparisonNorm, samples_per_arc, uncovered
+from spectra._certify import ComparisonNorm, arc_samples, uncovered
 from spectra._radius_result import PseudospectralRadius
 from spectra._resolvent import Prepared
 
@@ -35,8 +35,12 @@ _COVER_TOL = 1e-8
 _SLACK = 4.0
 #: Points of the first sampling of a certification circle.
 _CIRCLE_START = 64
-#: Samples per uncovered arc in each later round.
+#: Samples of an uncovered arc next to no excluded one, in each later round.
 _CIRCLE_SPLIT = 6
+#: Later rounds place points so that their predicted excluded arcs, shrunk by this factor,
+#: just touch; at most _CIRCLE_CAP points go into one uncovered arc per round.
+_CIRCLE_SAFETY = 0.75
+_CIRCLE_CAP = 64
 #: Rounds and evaluated points allowed per certification circle.
 _CIRCLE_ROUNDS = 24
 _CIRCLE_POINTS = 6000
@@ -50,8 +54,28 @@ _OUTER_ROUNDS = 6
 _RADIAL_STEPS = 60
 #: Relative offsets from the crossing on a neighbouring ray sampled first on a new ray.
 _NEAR_SAMPLES = np.array([-0.4, -0.1, -1e-2, -1e-3, -1e-5, 1e-5, 1e-3, 1e-2, 0.1])
+#: A new ray at angle d from a known crossing samples only the offsets of _NEAR_SAMPLES up to
+#: max(_NEAR_MIN, _NEAR_SLOPE * d) in size: the crossing moves by about d times the slope of
+#: the level curve against the ray, which is small near the local maximum.
+_NEAR_MIN = 1e-3
+_NEAR_SLOPE = 4.0
 #: Relative positions between the inner point and the outer bound sampled first on a ray.
 _RAY_SAMPLES = np.array([1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9])
+
+
+def _near_offsets(step: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Relative offsets sampled on rays at angles `step` from a known crossing, one row each.
+
+    Offsets of :data:`_NEAR_SAMPLES` larger than ``max(_NEAR_MIN, _NEAR_SLOPE * step)`` are
+    replaced by the largest kept one of the same sign: the rows keep their length and order,
+    and a repeated point is evaluated once.
+    """
+    limit = np.maximum(_NEAR_MIN, _NEAR_SLOPE * np.asarray(step, dtype=float))[:, None]
+    samples = _NEAR_SAMPLES[None, :]
+    kept = np.abs(samples) <= limit
+    low = np.where(kept & (samples < 0), samples, 0.0).min(axis=1, keepdims=True)
+    high = np.where(kept & (samples > 0), samples, 0.0).max(axis=1, keepdims=True)
+    return np.where(kept, samples, np.where(samples < 0, low, high))
 
 
 class Search:
@@ -326,7 +350,9 @@ class Search:
             ee = np.concatenate([e[act], e[act]])
             guess = np.concatenate([r0[act], r0[act]])
             # on a nearby ray the crossing is near r0: sample from 0.8 r0 to the outer bound
-            rr = self._near(ee, angles, guess, np.concatenate([outer[act], outer[act]]))
+            rr = self._near(
+                ee, angles, guess, np.concatenate([outer[act], outer[act]]), np.concatenate([d, d])
+            )
             left, right = rr[: act.size], rr[act.size :]
             centre = r0[act]
             best_side = np.where(left >= right, -1, 1)
@@ -344,7 +370,9 @@ class Search:
             new_r = np.where(moved, side_value, centre)
             if np.any(parab & (np.abs(shift) > 0)):
                 sel = np.flatnonzero(parab & (np.abs(shift) > 0))
-                rp = self._near(e[act[sel]], new_theta[sel], centre[sel], outer[act[sel]])
+                rp = self._near(
+                    e[act[sel]], new_theta[sel], centre[sel], outer[act[sel]], np.abs(shift[sel])
+                )
                 better = rp > centre[sel]
                 new_r[sel] = np.where(better, rp, centre[sel])
                 new_theta[sel] = np.where(better, new_theta[sel], th[sel])
@@ -366,9 +394,14 @@ class Search:
         theta: NDArray[np.float64],
         guess: NDArray[np.float64],
         outer: NDArray[np.float64],
+        step: NDArray[np.float64],
     ) -> NDArray[np.float64]:
-        """Level crossing on rays near a known one: an inside point near `guess`, then outward."""
-        trial = guess[:, None] * (1.0 + _NEAR_SAMPLES[None, :])
+        """Level crossing on rays near a known one: an inside point near `guess`, then outward.
+
+        `step` is each ray's angle from the ray of `guess`; see :func:`_near_offsets`.
+        """
+        offsets = _near_offsets(step)
+        trial = guess[:, None] * (1.0 + offsets)
         trial = np.minimum(trial, outer[:, None])
         return self._radial(e, theta, np.full(e.size, -np.inf), outer, radii=trial)
 
@@ -447,17 +480,22 @@ class Search:
                 if not arcs[j]:
                     status[j] = ("proved", None)
                     continue
-                counts = (
-                    [_CIRCLE_START]
-                    if rnd == 0
-                    else samples_per_arc(arcs[j], *seen[j], split=_CIRCLE_SPLIT)
-                )
-                for p, ((a, b), per) in enumerate(zip(arcs[j], counts, strict=True)):
-                    t = a + (b - a) * (np.arange(per) + 0.5) / per
+                if rnd == 0:
+                    a, b = arcs[j][0]
+                    placed = [a + (b - a) * (np.arange(_CIRCLE_START) + 0.5) / _CIRCLE_START]
+                else:
+                    placed = arc_samples(
+                        arcs[j],
+                        *seen[j],
+                        split=_CIRCLE_SPLIT,
+                        safety=_CIRCLE_SAFETY,
+                        cap=_CIRCLE_CAP,
+                    )
+                for p, t in enumerate(placed):
                     angles.append(t)
-                    owners.append(np.full(per, j))
-                    parents.append(np.full(per, p))
-                    used[j] += per
+                    owners.append(np.full(t.size, j))
+                    parents.append(np.full(t.size, p))
+                    used[j] += t.size
             if not angles:
                 break
             th = np.concatenate(angles)

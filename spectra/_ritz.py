@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import eigvalsh_tridiagonal
+from scipy.linalg import lapack
 
 __all__ = ["last_weight", "ritz_max"]
 
-#: Sets of at most this many tridiagonals use eigvalsh_tridiagonal per matrix.
+#: Sets of at most this many tridiagonals use LAPACK's bisection (dstebz) per matrix.
 _SMALL_RITZ = 24
+
+_dstebz = lapack.dstebz
 
 
 def _laguerre_max(
@@ -114,11 +116,16 @@ def ritz_max(
     if k == 1:
         return al[0].copy()
     if G <= _SMALL_RITZ:
+        # LAPACK's bisection for the k-th (largest) eigenvalue, as
+        # eigvalsh_tridiagonal(select="i") calls it, without its argument checks
         out = np.full(G, np.nan)
         finite = np.isfinite(al).all(axis=0) & np.isfinite(be).all(axis=0)
+        d_all = np.ascontiguousarray(al.T)
+        e_all = np.ascontiguousarray(be.T)
         for g in np.flatnonzero(finite):
-            out[g] = eigvalsh_tridiagonal(
-                al[:, g], be[:, g], select="i", select_range=(k - 1, k - 1), check_finite=False
-            )[0]
+            _, w, _, _, info = _dstebz(d_all[g], e_all[g], 2, 0.0, 1.0, k, k, 0.0, "E")
+            if info != 0:
+                raise np.linalg.LinAlgError(f"dstebz (Ritz values) returned info={info}")
+            out[g] = w[0]
         return out
     return _laguerre_max(al, be * be, x0)
