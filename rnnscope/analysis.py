@@ -303,7 +303,8 @@ def analyze_checkpoint(
     workers : int, optional
         Worker processes, each with one BLAS thread (so the results do not depend on it);
         default: one per available core, at most one per matrix, and none (everything in this
-        process) for a single matrix or matrices below 128 x 128 in total.
+        process) for a single matrix or matrices below 128 x 128 in total. The largest
+        matrices are started first.
     progress : bool, optional
         Show a progress bar with one step per matrix on stderr.
 
@@ -341,9 +342,11 @@ def analyze_checkpoint(
     ]
     if workers is None:
         workers = _default_workers(jobs)
+    # largest first, so that no worker is left with a big matrix while the others idle
+    order = sorted(jobs, key=lambda job: -job[2].shape[0])
     results: dict[int, MatrixAnalysis] = {}
     with progress_bar(progress, len(jobs), "analyze") as update:
-        for index, entry in map_jobs(_analyze_job, jobs, workers=workers):
+        for index, entry in map_jobs(_analyze_job, order, workers=workers):
             results[index] = entry
             update(f"analyzed {entry.name} ({entry.matrix.shape[0]}x{entry.matrix.shape[0]})", 1)
     analysed = [results[index] for index in range(len(jobs))]  # the checkpoint's order

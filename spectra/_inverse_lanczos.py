@@ -123,7 +123,7 @@ class ResolventSolver:
         Its diagonal is scratch: every solve first overwrites it with :math:`T_{ii} - z`.
         """
         if self._work is None:
-            self._work = np.asfortranarray(self.T)
+            self._work = np.array(self.T, order="F", copy=True)  # never a view of T
         return self._work
 
     def _tree(self) -> cKDTree:

@@ -63,10 +63,11 @@ class Blocked:
         alpha2 = np.zeros(V.shape[1])
         # Forward sweep: (T - zI)^H Y = Q, lower triangular with conj(T) transposed.
         for (j0, j1), panel in zip(s.blocks, s.lower_panels, strict=True):
+            dinv_h = dinv[j0:j1].conj()  # the block's pivots of (T - zI)^H, conjugated at once
             for i in range(j0, j1):
                 if i > j0:
                     _zgemv(-1.0, Yt[:, j0:i], Lh[i, j0:i], 1.0, Yt[:, i], overwrite_y=1)
-                Y[i] *= dinv[i].conj()
+                Y[i] *= dinv_h[i - j0]
             alpha2 += np.einsum("ij,ij->j", V[j0:j1], V[j0:j1])
             if panel is not None:
                 _zgemm(-1.0, Yt[:, j0:j1], panel, 1.0, Yt[:, j1:], overwrite_c=1)

@@ -28,7 +28,7 @@ _DENSE_POINTS = 64
 #: The computed sigma_min is trusted to this relative accuracy when arcs are excluded.
 _TRUST = 1e-6
 #: Lanczos steps of the first estimate at the samples of a ray.
-_SAMPLE_STEPS = 12
+_SAMPLE_STEPS = 8
 #: Tolerance of the inverse-Lanczos values of a circle cover (a hundredth of _TRUST).
 _COVER_TOL = 1e-8
 #: Rounding level of the Schur factor: ``_SLACK * N * eps_mach * ||A||_F``.

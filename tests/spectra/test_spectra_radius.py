@@ -249,3 +249,53 @@ def test_lanczos_sized_search_with_estimated_ray_samples(
         assert r.certified and r.upper <= float(r) * (1 + 1e-3)
         outside = dense_sigma(A, r.upper * (1 + 1e-6) * np.exp(1j * theta))
         assert outside.min() > e
+
+
+def test_circle_samples_cover_a_gap_when_the_predicted_widths_hold() -> None:
+    # the next round's points, with the half-widths interpolated between the neighbours,
+    # must cover the whole gap (shrunk by the safety factor they even overlap)
+    from spectra._certify import arc_samples
+
+    centre = np.array([0.0, 1.0])
+    for half in (np.array([0.01, 0.01]), np.array([0.002, 0.05])):
+        a, b = float(centre[0] + half[0]), float(centre[1] - half[1])
+        (pts,) = arc_samples([(a, b)], centre, half, split=6, safety=0.75, cap=10_000)
+        widths = np.interp(pts, centre, half)
+        lo, hi = pts - widths, pts + widths
+        assert np.all(np.diff(pts) > 0) and lo[0] <= a and hi[-1] >= b
+        assert np.all(lo[1:] <= hi[:-1])  # consecutive predicted arcs overlap
+        ideal = np.trapezoid(
+            1.0 / (2.0 * np.interp(np.linspace(a, b, 2001), centre, half)), np.linspace(a, b, 2001)
+        )
+        assert pts.size <= 1.6 * ideal + 2  # about 1/safety times the least possible
+    # no neighbour that excluded anything: evenly spaced points
+    (pts,) = arc_samples(
+        [(0.0, 1.0)], np.array([0.5]), np.array([0.0]), split=6, safety=0.75, cap=64
+    )
+    assert np.allclose(pts, (np.arange(6) + 0.5) / 6)
+
+
+def test_near_ray_offsets_keep_the_close_ones_in_order() -> None:
+    import spectra._radius_search as search
+
+    offsets = search._near_offsets(np.array([1e-7, 1e-3, 1.0]))
+    assert offsets.shape == (3, search._NEAR_SAMPLES.size)
+    assert np.all(np.diff(offsets, axis=1) >= 0)
+    assert np.array_equal(offsets[2], search._NEAR_SAMPLES)  # a wide step: every offset
+    assert set(np.unique(offsets[0])) == {-1e-3, -1e-5, 1e-5, 1e-3}
+    assert np.abs(offsets[1]).max() <= 50e-3 and {-1e-5, 1e-5} <= set(offsets[1])
+
+
+def test_per_point_solves_leave_the_schur_factor_untouched() -> None:
+    from spectra._inverse_lanczos import ResolventSolver
+
+    rng = np.random.default_rng(3)
+    T = np.triu(rng.standard_normal((40, 40)) + 1j * rng.standard_normal((40, 40)))
+    solver = ResolventSolver(T.copy())
+    z = np.array([0.3 + 0.1j, -1.0 + 2.0j, 4.0 + 0.0j])  # few points: per-point solves
+    first = solver.sigma(z, tol=1e-12)
+    again = solver.sigma(z[::-1], tol=1e-12)[::-1]
+    assert np.array_equal(solver.T, T)
+    assert np.array_equal(first, again)
+    dense = [np.linalg.svd(zi * np.eye(40) - T, compute_uv=False)[-1] for zi in z]
+    assert first == pytest.approx(dense, rel=1e-10)
