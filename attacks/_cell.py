@@ -23,7 +23,10 @@ Two sound certificates for a perturbation of size :math:`\epsilon` of the whole 
   :math:`b > 0` whose interval contains 0 has no slope bound (its jump), which voids the bound.
 
 Both tests are monotone in :math:`\epsilon`, so the largest certified radius of each sample is
-found by bisection.
+found by a search (:func:`tight_radii`): bisection in log scale for the interval bound, a
+safeguarded secant search for the Jacobian bound, whose every evaluation also gives a sound upper
+end. Each returned radius was itself tested and is at most a relative :data:`RTOL` below the
+largest radius its bound certifies (rounded down, never up).
 """
 
 from __future__ import annotations
@@ -151,6 +154,43 @@ class Cell:
         low[torch.arange(x.shape[0]), y] = math.inf
         return (low > 0).all(dim=1)
 
+    def jacobian_lipschitz(
+        self,
+        x: torch.Tensor,
+        eps: torch.Tensor,
+        *,
+        norm: str,
+        bounds: tuple[float, float],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""``(B,)`` L2 Lipschitz bound of ``x -> h_T`` over the ball, and whether it is finite.
+
+        The bound is :math:`\sqrt{\sum_t a_t^2}` with
+        :math:`a_t = \|D_T W\| \cdots \|D_{t+1} W\| \|D_t U\|` (module docstring); it is
+        non-decreasing in ``eps`` because the slope bounds are.
+        """
+        pre, _, _ = self.intervals(x, eps, norm=norm, bounds=bounds)
+        B, T, _ = x.shape
+        slopes = torch.stack([self._slope(lo, hi) for lo, hi in pre])  # (T, B, H)
+        finite = torch.isfinite(slopes).all(dim=2).all(dim=0)
+        slopes = torch.nan_to_num(slopes, posinf=0.0)
+        norms_w = _spectral_rows(slopes, self.W)  # (T, B): ||D_t W||
+        norms_u = _spectral_rows(slopes, self.U)  # (T, B): ||D_t U||
+        # a_t = ||D_T W|| ... ||D_{t+1} W|| ||D_t U||, accumulated backwards in time
+        suffix = x.new_ones(B, dtype=torch.float64)
+        total = x.new_zeros(B, dtype=torch.float64)
+        for t in range(T - 1, -1, -1):
+            total = total + (suffix * norms_u[t]) ** 2
+            suffix = suffix * norms_w[t]
+        return torch.sqrt(total), finite
+
+    def margin_gaps(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Margins ``z_y - z_j`` and readout gaps ``||V_y - V_j||_2``, both ``(B, C)``."""
+        B = x.shape[0]
+        logits = self.logits(x)
+        margins = logits[torch.arange(B), y][:, None] - logits
+        gaps = torch.linalg.vector_norm(self.V[y][:, None, :] - self.V[None, :, :], dim=2)
+        return margins, gaps
+
     def jacobian_certified(
         self,
         x: torch.Tensor,
@@ -161,31 +201,60 @@ class Cell:
         bounds: tuple[float, float],
     ) -> torch.Tensor:
         """``(B,)`` bool: the margin exceeds its per-step Jacobian bound times the size."""
-        pre, _, _ = self.intervals(x, eps, norm=norm, bounds=bounds)
-        B, T, F = x.shape
-        slopes = [self._slope(lo, hi) for lo, hi in pre]  # T x (B, H)
-        finite = torch.stack([torch.isfinite(s).all(dim=1) for s in slopes]).all(dim=0)
-        slopes = [torch.nan_to_num(s, posinf=0.0) for s in slopes]
-        # a_t = ||D_T W|| ... ||D_{t+1} W|| ||D_t U||, accumulated backwards in time
-        suffix = x.new_ones(B, dtype=torch.float64)
-        total = x.new_zeros(B, dtype=torch.float64)
-        for t in range(T - 1, -1, -1):
-            d = slopes[t]
-            total = total + (suffix * _spectral(d[:, :, None] * self.U)) ** 2
-            suffix = suffix * _spectral(d[:, :, None] * self.W)
-        lipschitz = torch.sqrt(total)
-        logits = self.logits(x)
-        margins = logits[torch.arange(B), y][:, None] - logits  # (B, C)
-        gaps = torch.linalg.vector_norm(self.V[y][:, None, :] - self.V[None, :, :], dim=2)
-        size = eps.to(torch.float64) * (math.sqrt(T * F) if norm == "linf" else 1.0)
-        need = gaps * lipschitz[:, None] * size[:, None]
-        need[torch.arange(B), y] = -math.inf
-        return finite & (margins > need).all(dim=1)
+        lipschitz, finite = self.jacobian_lipschitz(x, eps, norm=norm, bounds=bounds)
+        margins, gaps = self.margin_gaps(x, y)
+        return finite & _jacobian_pass(margins, gaps, lipschitz, eps, y, _size_factor(x, norm))
 
 
-def _spectral(A: torch.Tensor) -> torch.Tensor:
-    """Spectral norms of a batch ``(B, m, n)``, from the largest eigenvalue of ``A^T A``."""
-    gram = A.transpose(1, 2) @ A if A.shape[1] >= A.shape[2] else A @ A.transpose(1, 2)
+def _size_factor(x: torch.Tensor, norm: str) -> float:
+    """``sqrt(T F)`` for Linf (``||d||_2 <= sqrt(T F) ||d||_inf``), 1 for L2."""
+    return math.sqrt(x.shape[1] * x.shape[2]) if norm == "linf" else 1.0
+
+
+def _jacobian_pass(
+    margins: torch.Tensor,
+    gaps: torch.Tensor,
+    lipschitz: torch.Tensor,
+    eps: torch.Tensor,
+    y: torch.Tensor,
+    factor: float,
+) -> torch.Tensor:
+    """``(B,)`` bool: every margin exceeds ``gap * lipschitz * eps * factor``."""
+    size = eps.to(torch.float64) * factor
+    need = gaps * lipschitz[:, None] * size[:, None]
+    need[torch.arange(margins.shape[0]), y] = -math.inf
+    return (margins > need).all(dim=1)
+
+
+#: Matrices per batched ``eigvalsh`` call of :func:`_spectral_rows` (bounds the memory).
+_CHUNK = 256
+
+
+def _spectral_rows(slopes: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    r"""Spectral norms :math:`\|\mathrm{diag}(d) A\|_2` for every row ``d = slopes[t, b]``.
+
+    :math:`\|D A\|_2^2` is the largest eigenvalue of :math:`D (A A^T) D` (or of
+    :math:`A^T D^2 A` when ``A`` has fewer columns than rows); the fixed product is formed once,
+    so each row costs a scaling and a small ``eigvalsh``. Returns ``(T, B)``.
+    """
+    T, B, H = slopes.shape
+    flat = slopes.reshape(T * B, H)
+    wide = A.shape[0] <= A.shape[1]
+    inner = A @ A.T if wide else A.T @ A
+    inner = (inner + inner.T) / 2
+    out = torch.empty(T * B, dtype=torch.float64)
+    for start in range(0, T * B, _CHUNK):
+        d = flat[start : start + _CHUNK]
+        if wide:  # D (A A^T) D
+            gram = inner * d[:, :, None] * d[:, None, :]
+        else:  # A^T D^2 A
+            gram = torch.einsum("bi,ij,ik->bjk", d * d, A, A)
+        out[start : start + _CHUNK] = _top_root(gram)
+    return out.reshape(T, B)
+
+
+def _top_root(gram: torch.Tensor) -> torch.Tensor:
+    """Square root of the largest eigenvalue of each symmetric PSD matrix, padded upwards."""
     top = torch.linalg.eigvalsh(gram)[:, -1].clamp(min=0)
     # eigvalsh is backward stable: pad by a relative 1e-12 so the value stays an upper bound
     return torch.sqrt(top) * (1 + 1e-12) + 1e-300
@@ -246,6 +315,11 @@ def rebuild(
     return None, f"rebuilt cell differs from the model by {best_error:.3g} in the logits"
 
 
+#: Relative precision of :func:`tight_radii`: a returned radius ``r`` is certified and the
+#: largest radius its bound certifies lies in ``[r, r * (1 + RTOL)]``.
+RTOL = 1e-6
+
+
 def tight_radii(
     cell: Cell,
     x: torch.Tensor,
@@ -256,32 +330,139 @@ def tight_radii(
     bounds: tuple[float, float],
     lower: torch.Tensor,
     upper: torch.Tensor,
-    steps: int = 24,
+    steps: int = 40,
+    rtol: float = RTOL,
 ) -> dict[str, torch.Tensor]:
-    """Largest radius each bound certifies, by bisection in log scale between the sizes.
+    r"""Largest radius each bound certifies, each to relative precision `rtol` (rounded down).
 
     ``lower`` is a radius already known to be certified (e.g. the spectral one, may be 0) and
     ``upper`` one known not to be (e.g. a found adversarial's norm). Returns ``{"ibp": (B,),
-    "jacobian": (B,)}`` float64 radii, 0 for misclassified samples.
+    "jacobian": (B,)}`` float64 radii, 0 for misclassified samples. Every returned radius was
+    itself tested and certified; the search stops once the best sound upper end is within a
+    factor ``1 + rtol`` of it, or after `steps` rounds (the radius is then still sound, only
+    less tight).
+
+    The interval bound is searched by bisection in log scale. The Jacobian bound uses its
+    structure: certified at :math:`\epsilon` means :math:`m > s \epsilon L(\epsilon)`, with
+    :math:`m = \min_j (z_y - z_j) / \|V_y - V_j\|_2`, :math:`s` the size factor and
+    :math:`L` non-decreasing in :math:`\epsilon`. One evaluation of :math:`L(p)` therefore
+    also bounds the radius from above by :math:`m / (s L(p))` when :math:`p` is certified,
+    and a safeguarded secant step on :math:`\psi = \log(s \epsilon L(\epsilon) / m)` in
+    :math:`\log \epsilon` picks the next point; only samples not yet converged are evaluated.
     """
     x = x.detach().to("cpu", torch.float64)
     y = y.detach().cpu()
-    ok = correct.detach().cpu()
-    out: dict[str, torch.Tensor] = {}
-    tests = {"ibp": cell.ibp_certified, "jacobian": cell.jacobian_certified}
-    for name, test in tests.items():
-        hi = upper.clone().to(torch.float64)
-        floor = torch.maximum(lower.to(torch.float64), hi * 1e-12)
-        good = test(x, y, floor, norm=norm, bounds=bounds) & ok
-        lo = torch.where(good, floor, torch.zeros_like(floor))
-        if bool(good.any()):
-            for _ in range(steps):
-                mid = torch.sqrt(lo * hi)
-                live = good & (hi > lo * (1 + 1e-6))
-                if not bool(live.any()):
-                    break
-                passed = test(x, y, torch.where(live, mid, lo), norm=norm, bounds=bounds)
-                lo = torch.where(live & passed, mid, lo)
-                hi = torch.where(live & ~passed, mid, hi)
-        out[name] = torch.where(ok, lo, torch.zeros_like(lo))
-    return out
+    ok = correct.detach().cpu().to(torch.bool)
+    hi = upper.detach().cpu().to(torch.float64)
+    floor = torch.maximum(lower.detach().cpu().to(torch.float64), hi * 1e-12)
+    common = {"norm": norm, "bounds": bounds, "steps": steps, "rtol": rtol}
+    return {
+        "ibp": _bisect(cell.ibp_certified, x, y, ok, floor, hi.clone(), **common),
+        "jacobian": _secant_jacobian(cell, x, y, ok, floor, hi.clone(), **common),
+    }
+
+
+def _bisect(
+    test: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    ok: torch.Tensor,
+    floor: torch.Tensor,
+    hi: torch.Tensor,
+    *,
+    norm: str,
+    bounds: tuple[float, float],
+    steps: int,
+    rtol: float,
+) -> torch.Tensor:
+    """Bisection in log scale of a monotone test, on the samples not yet converged."""
+    lo = torch.zeros_like(floor)
+    idx = torch.nonzero(ok).flatten()
+    if idx.numel():
+        passed = test(x[idx], y[idx], floor[idx], norm=norm, bounds=bounds)
+        lo[idx[passed]] = floor[idx[passed]]
+        good = torch.zeros_like(ok)
+        good[idx[passed]] = True
+        for _ in range(steps):
+            live = torch.nonzero(good & (hi > lo * (1 + rtol))).flatten()
+            if not live.numel():
+                break
+            mid = torch.sqrt(lo[live] * hi[live])
+            passed = test(x[live], y[live], mid, norm=norm, bounds=bounds)
+            lo[live[passed]] = mid[passed]
+            hi[live[~passed]] = mid[~passed]
+    return torch.where(ok, lo, torch.zeros_like(lo))
+
+
+def _secant_jacobian(
+    cell: Cell,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    ok: torch.Tensor,
+    floor: torch.Tensor,
+    hi: torch.Tensor,
+    *,
+    norm: str,
+    bounds: tuple[float, float],
+    steps: int,
+    rtol: float,
+) -> torch.Tensor:
+    """Largest radius the per-step Jacobian bound certifies (see :func:`tight_radii`)."""
+    margins, gaps = cell.margin_gaps(x, y)
+    factor = _size_factor(x, norm)
+    with torch.no_grad():
+        ratio = torch.where(gaps > 0, margins / gaps, torch.where(margins > 0, math.inf, -math.inf))
+        ratio[torch.arange(x.shape[0]), y] = math.inf
+    m = ratio.min(dim=1).values  # certified at eps iff m > factor * eps * L(eps)
+    lo = torch.zeros_like(floor)
+    known = torch.zeros_like(ok)  # lo tested and certified
+    # the last two evaluated points per sample, (log eps, psi), for the secant step
+    last = torch.full((2, x.shape[0], 2), math.nan, dtype=torch.float64)
+    aim = -rtol / 3  # aim just inside the radius so that the point is certified
+    live = torch.nonzero(ok).flatten()
+    point = floor[live]
+    for _ in range(steps + 1):
+        if not live.numel():
+            break
+        L, finite = cell.jacobian_lipschitz(x[live], point, norm=norm, bounds=bounds)
+        passed = finite & _jacobian_pass(margins[live], gaps[live], L, point, y[live], factor)
+        scale = factor * L
+        with torch.no_grad():
+            above = torch.where(scale > 0, m[live] / scale, math.inf)  # radius <= above
+            psi = torch.where(
+                finite & (scale > 0) & torch.isfinite(m[live]),
+                torch.log(point) - torch.log(above),
+                torch.where(finite, -math.inf, math.inf),
+            )
+        # certified at `point`: the radius lies in [point, m / (s L(point))]
+        lo[live] = torch.where(passed, point, lo[live])
+        known[live] = known[live] | passed
+        hi[live] = torch.where(passed, torch.minimum(hi[live], above * (1 + 1e-9)), hi[live])
+        hi[live] = torch.where(passed, hi[live], torch.minimum(hi[live], point))
+        last[0, live] = last[1, live]
+        last[1, live] = torch.stack([torch.log(point), psi], dim=1)
+        # a sample failing at the floor has no certified radius; converged samples stop
+        keep = known[live] & (hi[live] > lo[live] * (1 + rtol))
+        live = live[keep]
+        if not live.numel():
+            break
+        point = _next_point(lo[live], hi[live], last[:, live], aim)
+    return torch.where(ok & known, lo, torch.zeros_like(lo))
+
+
+def _next_point(lo: torch.Tensor, hi: torch.Tensor, last: torch.Tensor, aim: float) -> torch.Tensor:
+    """Secant step on ``psi`` in log scale, kept inside ``(lo, hi)`` (else the midpoint)."""
+    log_lo, log_hi = torch.log(lo), torch.log(hi)
+    (x0, p0), (x1, p1) = last[0].unbind(1), last[1].unbind(1)
+    # psi rises at least as fast as log(eps) (L is non-decreasing): slope >= 1
+    slope = torch.where(torch.isfinite(x0 + p0 + p1) & (x1 != x0), (p1 - p0) / (x1 - x0), 1.0)
+    slope = slope.clamp(min=1.0)
+    step = torch.where(torch.isfinite(p1), x1 - (p1 - aim) / slope, math.nan)
+    width = log_hi - log_lo
+    inside = torch.isfinite(step) & (step > log_lo + 1e-3 * width) & (step < log_hi)
+    # just below the upper end when the step overshoots it (the upper end is often the cap)
+    near_top = log_hi + aim
+    top_ok = torch.isfinite(step) & (step >= log_hi) & (near_top > log_lo)
+    mid = (log_lo + log_hi) / 2
+    chosen = torch.where(inside, step, torch.where(top_ok, near_top, mid))
+    return torch.exp(chosen)

@@ -22,10 +22,20 @@ from typing import Any
 from rnnscope.files import prepare_output_dir
 from rnnscope.logs import progress_bar
 from rnnscope.parallel import map_jobs, single_thread
-from rnnscope.report import Report, ReportSettings, build_report, write_report
+from rnnscope.report import Report, ReportSettings, write_report
+from rnnscope.report.build import assemble_report, model_section
 from rnnscope.training import completed_run, train_checkpoint
 
-__all__ = ["FULL", "QUICK", "ZOO", "DemoPlan", "ZooMember", "pending_members", "run_demo"]
+__all__ = [
+    "FULL",
+    "QUICK",
+    "ZOO",
+    "DemoPlan",
+    "ZooMember",
+    "member_job",
+    "pending_members",
+    "run_demo",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -355,37 +365,87 @@ def run_demo(
     >>> len(ZOO), QUICK.steps, QUICK.report.samples
     (7, 10, 16)
     """
+    import models
+    from rnnscope.options import DEFAULT_MAX_SIZE
+
     plan = QUICK if quick else FULL
     folder = prepare_output_dir(out, what="--out")
     models_dir = prepare_output_dir(folder / "models", what="--out")
     workers = workers if workers is not None else max(1, min(2, os.cpu_count() or 1))
-    start = time.perf_counter()
+    start, wall_start = time.perf_counter(), time.time()
     pending = pending_members(models_dir, plan)
     reused = [member.name for member in ZOO if member not in pending]
-    todo = [(member, plan, str(models_dir / member.name)) for member in pending]
     if reused:
         logger.info("reusing finished checkpoints: %s", ", ".join(reused))
+    # one job per member: train it (unless reused), then analyze and attack it, so that a
+    # worker starts on the report of the models it trained while the other still trains
+    jobs = [
+        (index, member, plan, str(models_dir / member.name), member in pending)
+        for index, member in enumerate(ZOO, 1)
+    ]
     train_times: dict[str, float] = {}
-    with progress_bar(progress and bool(todo), len(todo), "training") as update:
-        update(f"training {len(todo)} model(s)")
-        for name, accuracy, seconds in map_jobs(train_member, todo, workers=workers):
-            train_times[name] = round(seconds, 3)
-            logger.info("trained %s: test accuracy %.3f in %.1f s", name, accuracy, seconds)
-            update(f"trained {name}", advance=1)
-    trained_at = time.perf_counter()
-    report = build_report(
-        [(member.name, str(models_dir / member.name)) for member in ZOO],
-        plan.report,
-        progress=progress,
-        workers=workers,
-    )
-    report.timings["training"] = train_times
+    trained_at = wall_start
+    results: dict[int, tuple[Any, dict[str, float]]] = {}
+    with progress_bar(progress, len(jobs), "demo") as update:
+        update(f"training {len(pending)} and reporting {len(jobs)} model(s)")
+        for index, name, training, section, times, finished in map_jobs(
+            member_job, jobs, workers=workers
+        ):
+            if training is not None:
+                accuracy, seconds = training
+                train_times[name] = round(seconds, 3)
+                trained_at = max(trained_at, finished)
+                logger.info("trained %s: test accuracy %.3f in %.1f s", name, accuracy, seconds)
+            results[index] = (section, times)
+            update(f"{name}: done", advance=1)
+    checkpoints = [models.load(models_dir / m.name, max_size=DEFAULT_MAX_SIZE) for m in ZOO]
+    report = assemble_report(results, checkpoints, plan.report, start=start)
+    report.timings["training"] = {m.name: train_times[m.name] for m in ZOO if m.name in train_times}
     report.timings["reused"] = reused
-    report.timings["training_total"] = round(trained_at - start, 3)
+    report.timings["training_total"] = round(trained_at - wall_start, 3)
     report.timings["demo_total"] = round(time.perf_counter() - start, 3)
     report.timings["plan"] = "quick" if quick else "full"
     index = write_report(report, folder)
     return report, index
+
+
+def member_job(
+    index: int, member: ZooMember, plan: DemoPlan, folder: str, train: bool
+) -> tuple[int, str, tuple[float, float] | None, Any, dict[str, float], float]:
+    """Train one zoo member (when `train`), then run every report section on it.
+
+    Parameters
+    ----------
+    index : int
+        Position of the member in the report (1-based).
+    member : ZooMember
+        The model.
+    plan : DemoPlan
+        Sizes of the run.
+    folder : str
+        Checkpoint folder.
+    train : bool
+        Train first; otherwise the finished checkpoint in `folder` is reused.
+
+    Returns
+    -------
+    (int, str, (float, float) or None, ModelReport, dict, float)
+        `index`, the member's name, its test accuracy and training seconds (``None`` when
+        reused), the report section of :func:`rnnscope.report.build.model_section` with its
+        timings, and the wall-clock time (:func:`time.time`) when training ended.
+
+    Raises
+    ------
+    models.errors.ModelsError
+        If training fails or the checkpoint cannot be loaded.
+    """
+    training = None
+    if train:
+        _, accuracy, seconds = train_member(member, plan, folder)
+        training = (accuracy, seconds)
+    finished = time.time()
+    _, section, times = model_section(index, member.name, folder, plan.report)
+    return index, member.name, training, section, times, finished
 
 
 def demo_summary(report: Report) -> Mapping[str, Any]:

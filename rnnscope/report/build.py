@@ -23,7 +23,7 @@ from rnnscope.settings import ReportSettings
 if TYPE_CHECKING:
     from models import Checkpoint
 
-__all__ = ["build_report", "model_section"]
+__all__ = ["assemble_report", "build_report", "model_section"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +121,53 @@ def build_report(
         for index, model, times in map_jobs(model_section, jobs, workers=workers):
             results[index] = (model, times)
             update(f"{model.name}: done", advance=1)
+    return assemble_report(results, loaded, settings, start=start)
+
+
+def assemble_report(
+    results: dict[int, tuple[ModelReport, dict[str, float]]],
+    checkpoints: Sequence[Checkpoint],
+    settings: ReportSettings,
+    *,
+    start: float,
+) -> Report:
+    """Put the per-model results of :func:`model_section` together into a report.
+
+    The transfer matrices, which need every model, are computed here.
+
+    Parameters
+    ----------
+    results : dict of int to (ModelReport, dict)
+        :func:`model_section`'s result and timings, keyed by its 1-based index.
+    checkpoints : sequence of models.Checkpoint
+        The loaded checkpoints, in index order.
+    settings : ReportSettings
+        Report settings.
+    start : float
+        :func:`time.perf_counter` at the start of the work (for ``timings["total"]``).
+
+    Returns
+    -------
+    Report
+        Models in index order, the transfer matrices, provenance and timings.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, time, numpy as np
+    >>> import models
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> np.save(path, np.eye(2))
+    >>> index, model, times = model_section(1, "w", str(path), ReportSettings(grid=16))
+    >>> report = assemble_report({1: (model, times)}, [models.load(path)], ReportSettings(),
+    ...                          start=time.perf_counter())
+    >>> [m.name for m in report.models]
+    ['w']
+    """
     timings: dict[str, Any] = {results[i][0].name: results[i][1] for i in sorted(results)}
     reports = [results[i][0] for i in sorted(results)]
     transfer_start = time.perf_counter()
     with single_thread():
-        transfer = transfer_blocks(reports, loaded, settings)
+        transfer = transfer_blocks(reports, list(checkpoints), settings)
     if transfer:
         timings["transfer"] = round(time.perf_counter() - transfer_start, 3)
     timings["total"] = round(time.perf_counter() - start, 3)
