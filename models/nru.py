@@ -180,8 +180,9 @@ class NRU(RecurrentModel):
         h = x.new_zeros(B, H)
         mem = x.new_zeros(B, m)
         hs, ms = [], []
-        for t in range(T):
-            h, mem = self._cell(h, mem, ux[t], *rest)
+        # unbind, not ux[t]: the backward of T selects would zero-fill T copies of ux
+        for ux_t in ux.unbind(0):
+            h, mem = self._cell(h, mem, ux_t, *rest)
             hs.append(h)
             ms.append(mem)
         return hs, ms
