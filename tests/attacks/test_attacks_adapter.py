@@ -147,3 +147,26 @@ def test_errors_are_builtin_subclasses():
     assert issubclass(AttackInputError, ValueError)
     assert issubclass(UnknownAttackError, ValueError)
     assert issubclass(UnsupportedModelError, TypeError)
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_one_forward_deepfool_equals_foolbox_deepfool(data, loop_rnn, norm):
+    import foolbox
+    import foolbox.attacks as fa
+
+    from attacks import _foolbox
+    from attacks._model import attack_mode
+
+    x, y = data
+    ours_cls = _foolbox._LinfDeepFool if norm == "linf" else _foolbox._L2DeepFool
+    theirs_cls = fa.LinfDeepFoolAttack if norm == "linf" else fa.L2DeepFoolAttack
+    with attack_mode(loop_rnn) as wrapped:
+        fmodel = foolbox.PyTorchModel(wrapped, bounds=(0.0, 1.0))
+        runs = []
+        for cls in (ours_cls, theirs_cls):
+            attack = cls(steps=30, candidates=4, overshoot=0.02, loss="logits")
+            adversarial, _, success = attack(fmodel, x, y, epsilons=None)
+            runs.append((adversarial, success))
+    (ours, ok_ours), (theirs, ok_theirs) = runs
+    assert torch.equal(ours, theirs) and torch.equal(ok_ours, ok_theirs)
+    assert ok_ours.float().mean() > 0.5  # the attack does work on this model
