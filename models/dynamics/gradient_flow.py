@@ -39,6 +39,42 @@ class GradientFlow:
     log_singular_values: NDArray[np.float64]
     linear: NDArray[np.float64] | None
 
+    def quartiles(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        r"""Lower quartile, median and upper quartile of :attr:`log_norm` over the batch.
+
+        Linear interpolation between order statistics, as :func:`numpy.quantile`, except
+        where a neighbour is infinite: numpy's formula then gives NaN (with a warning) for
+        :math:`-\infty` next to :math:`-\infty` or a finite value, where the limit of the
+        interpolation is :math:`-\infty`.
+
+        Returns
+        -------
+        tuple of (T + 1,) ndarray
+            ``(q25, q50, q75)`` per lag.
+
+        Examples
+        --------
+        >>> log_norm = np.array([[0.0, -np.inf], [1.0, -np.inf], [2.0, 1.0]])
+        >>> flow = GradientFlow(np.arange(2), log_norm, np.zeros((3, 2, 1)), None)
+        >>> [q.tolist() for q in flow.quartiles()]
+        [[0.5, -inf], [1.0, -inf], [1.5, -inf]]
+        """
+        v = np.sort(np.asarray(self.log_norm, dtype=np.float64), axis=0)
+        n = v.shape[0]
+        out = []
+        for p in (0.25, 0.5, 0.75):
+            pos = p * (n - 1)
+            lo = int(np.floor(pos))
+            frac = pos - lo
+            a, b = v[lo], v[min(lo + 1, n - 1)]
+            with np.errstate(invalid="ignore"):
+                q = a + (b - a) * frac
+            q = np.where(np.isinf(a), a, q)
+            if frac > 0:
+                q = np.where(np.isposinf(b), b, q)
+            out.append(q)
+        return out[0], out[1], out[2]
+
     @property
     def norm(self) -> NDArray[np.float64]:
         r""":math:`\|\partial s_T / \partial s_{T-k}\|_2` per sequence ``(B, T + 1)``."""
@@ -63,7 +99,7 @@ class GradientFlow:
                 return float(a) / np.log(10.0) if np.isfinite(a) else None
             return [clean(v) for v in a]
 
-        q25, q50, q75 = np.quantile(self.log_norm, [0.25, 0.5, 0.75], axis=0)
+        q25, q50, q75 = self.quartiles()
         linear = None
         if self.linear is not None:
             with np.errstate(divide="ignore"):

@@ -53,8 +53,7 @@ def gradient_flow(flow: GradientFlow, *, ax: Axes | None = None) -> Figure:
     >>> fig = gradient_flow(dynamics.gradient_flow(model, torch.randn(2, 10, 1)))
     """
     fig, ax = _axes(ax)
-    log10 = flow.log_norm / np.log(10.0)
-    q25, q50, q75 = np.quantile(log10, [0.25, 0.5, 0.75], axis=0)
+    q25, q50, q75 = (q / np.log(10.0) for q in flow.quartiles())
     k = flow.lags
     ax.plot(k, q50, color="tab:blue", label=r"$\|\partial s_T/\partial s_{T-k}\|_2$ (median)")
     ax.fill_between(k, q25, q75, color="tab:blue", alpha=0.25, linewidth=0)

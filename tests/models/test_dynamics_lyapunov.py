@@ -172,3 +172,30 @@ def test_gradient_flow_figure(tmp_path):
     assert (tmp_path / "flow.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="top"):
         dynamics.gradient_flow(model, torch.randn(1, 3, 1), top=0)
+
+
+def test_gradient_flow_quartiles_handle_vanished_products_without_nan() -> None:
+    import warnings
+
+    from models.dynamics import GradientFlow
+
+    rng = np.random.default_rng(0)
+    finite = rng.normal(size=(7, 5))
+    flow = GradientFlow(np.arange(5), finite, np.zeros((7, 5, 1)), None)
+    expected = np.quantile(finite, [0.25, 0.5, 0.75], axis=0)
+    np.testing.assert_allclose(np.stack(flow.quartiles()), expected, rtol=1e-15)
+    # products that reached exactly zero in some sequences (log norm -inf): numpy's quantile
+    # gives NaN with a RuntimeWarning where two -inf neighbours meet
+    log_norm = finite.copy()
+    log_norm[:4, 2] = -np.inf  # a majority vanished: every quartile but q75 is -inf
+    log_norm[:, 4] = -np.inf  # all vanished
+    flow = GradientFlow(np.arange(5), log_norm, np.zeros((7, 5, 1)), None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q25, q50, q75 = flow.quartiles()
+        summary = flow.to_dict()
+    ordered = np.sort(log_norm[:, 2])  # q75 sits halfway between the 5th and 6th: finite
+    assert q25[2] == q50[2] == -np.inf and q75[2] == pytest.approx(ordered[4:6].mean())
+    assert q25[4] == q50[4] == q75[4] == -np.inf
+    assert not np.isnan(np.stack([q25, q50, q75])).any()
+    assert summary["norm_median_log10"][2] is None and summary["norm_q75_log10"][2] is not None
