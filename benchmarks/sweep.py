@@ -2,14 +2,24 @@
 
 The sweep: ELU RNNs (hidden 64) on permuted digits, chain / orthogonal inits x 4 seeds, each
 trained for ``--steps`` steps (default: the default of ``rnnscope train``), analyzed, and
-attacked in L-inf (FGSM and PGD, 4 budgets, 64 samples). Both runs start from an empty folder
-and use one compute thread per process. The Dask time is end to end: it includes starting the
-cluster and importing torch in the workers, as a user of ``rnnscope sweep`` would wait for it;
-that fixed cost is also timed on its own (a cluster started, every worker made to import what a
-point needs, the cluster closed) and printed with the speed-up it leaves out. The two
-results.csv files are compared byte for byte. The load average before and after is printed: on
-a machine shared with other work the ratio is only meaningful when the load stays below the
-number of cores.
+attacked in L-inf (FGSM and PGD, 4 budgets, 64 samples). Every run starts from an empty folder
+and uses one compute thread per process. The Dask time is end to end: it includes starting the
+cluster and each worker's imports, as a user of ``rnnscope sweep`` would wait for them.
+
+Also printed, from the same run:
+
+* the CPU time of each run's own processes and of every other process of the machine during
+  it (``/proc/stat``): the ratio is only meaningful when the other processes used next to
+  nothing; a CPU-bound job of someone else takes one of the 2 cores from the workers (but not
+  from the in-process run, which needs one);
+* the fixed cost of the cluster: started, every worker made to run a tiny point (its imports
+  of torch, scipy, scikit-learn and foolbox and the first calls of training, analysis and
+  attack, which the in-process run pays once and every worker pays again), closed; and the best
+  speed-up that this fixed cost leaves, the in-process work less one warm-up split evenly;
+* the same 8 points on a plain process pool without Dask (:func:`rnnscope.parallel.map_jobs`),
+  the peer that shows what Dask itself costs on this machine.
+
+The three results.csv files are compared byte for byte.
 
 Usage: ``python benchmarks/sweep.py [--steps N] [--workers 2]``
 """
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -27,8 +38,17 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+from rnnscope.parallel import map_jobs  # noqa: E402
 from rnnscope.settings import TrainSettings  # noqa: E402
-from rnnscope.sweep import parse_spec, plan_sweep, run_sweep  # noqa: E402
+from rnnscope.sweep import (  # noqa: E402
+    gather_results,
+    parse_spec,
+    plan_sweep,
+    run_sweep,
+    write_results,
+)
+from rnnscope.sweep.plan import SweepPlan  # noqa: E402
+from rnnscope.sweep.point import run_point  # noqa: E402
 from rnnscope.sweep.runner import _client  # noqa: E402
 
 SPEC = """
@@ -53,7 +73,7 @@ eps = [0.001, 0.01, 0.1]
 norms = ["linf"]
 linf_eps = [0.01, 0.03, 0.1, 0.3]
 attacks = ["fgsm", "pgd"]
-samples = 64
+samples = {samples}
 steps = 10
 """
 
@@ -63,23 +83,75 @@ def _load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPU(s)"
 
 
-def _warm() -> float:
-    """Import on a worker what a point needs; return the seconds it took."""
-    start = time.perf_counter()
-    import rnnscope.analysis
-    import rnnscope.attack
-    import rnnscope.sweep.point
-    import rnnscope.training  # noqa: F401
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its finished children (the cluster's processes)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
+
+def _machine_cpu() -> float | None:
+    """CPU seconds that all processes of the machine have used (Linux), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class _Timed:
+    """Wall time, CPU time of this process tree, CPU time of every other process."""
+
+    def __enter__(self) -> _Timed:
+        self._wall, self._own, self._machine = time.perf_counter(), _own_cpu(), _machine_cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.own = _own_cpu() - self._own
+        machine = _machine_cpu()
+        self.others = None if machine is None else machine - self._machine - self.own
+
+    def describe(self) -> str:
+        others = "" if self.others is None else f"; other processes {max(self.others, 0):.1f} s"
+        return f"{self.wall:7.1f} s (CPU: this sweep {self.own:.1f} s{others})"
+
+
+def _warm(steps: int) -> float:
+    """Run a tiny point in a temporary folder; return the seconds it took.
+
+    This is what the first point of a fresh process pays on top of its own work: importing
+    torch, scipy, scikit-learn and foolbox, loading the digits and the first calls of each step.
+    """
+    import tempfile
+
+    start = time.perf_counter()
+    from rnnscope.sweep.point import run_point
+
+    plan = plan_sweep(parse_spec(SPEC.format(steps=steps, samples=8), source="warm"))
+    with tempfile.TemporaryDirectory() as folder:
+        run_point(plan.points[0], folder, plan.spec.evaluation())
     return time.perf_counter() - start
 
 
-def _fixed_cost(workers: int) -> float:
+def _pool_sweep(plan: SweepPlan, folder: Path, workers: int) -> None:
+    """The same points on a plain process pool (no Dask), gathered the same way."""
+    evaluation = plan.spec.evaluation()
+    jobs = [(point, folder, evaluation) for point in plan.points]
+    (folder / "runs").mkdir(parents=True)
+    for _ in map_jobs(run_point, jobs, workers=workers):
+        pass
+    write_results(gather_results(plan, folder), folder)
+
+
+def _fixed_cost(workers: int) -> tuple[float, list[float]]:
     """Seconds to start the sweep's own LocalCluster, warm every worker and close it."""
     start = time.perf_counter()
     with _client(None, workers, lambda message: None) as client:
-        client.run(_warm)
-    return time.perf_counter() - start
+        warm = client.run(_warm, 2)
+    return time.perf_counter() - start, sorted(warm.values())
 
 
 def main() -> None:
@@ -89,31 +161,39 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
     args = parser.parse_args()
-    plan = plan_sweep(parse_spec(SPEC.format(steps=args.steps), source="bench"))
+    plan = plan_sweep(parse_spec(SPEC.format(steps=args.steps, samples=64), source="bench"))
     assert len(plan.points) == 8
     print(f"8-point sweep, {args.steps} training steps per point; before: {_load()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        start = time.perf_counter()
-        inline = run_sweep(plan, root / "inline", in_process=True)
-        inline_s = time.perf_counter() - start
-        start = time.perf_counter()
-        dask = run_sweep(plan, root / "dask", workers=args.workers, notify=print)
-        dask_s = time.perf_counter() - start
-        fixed_s = _fixed_cost(args.workers)
+        with _Timed() as inline_t:
+            inline = run_sweep(plan, root / "inline", in_process=True)
+        with _Timed() as dask_t:
+            dask = run_sweep(plan, root / "dask", workers=args.workers, notify=print)
+        with _Timed() as pool_t:
+            _pool_sweep(plan, root / "pool", args.workers)
+        fixed_s, warm_s = _fixed_cost(args.workers)
         assert set(inline.statuses.values()) == {"ok"}, inline.statuses
         assert set(dask.statuses.values()) == {"ok"}, dask.statuses
-        same = (root / "inline" / "results.csv").read_bytes() == (
-            root / "dask" / "results.csv"
-        ).read_bytes()
-    print(f"in-process: {inline_s:7.1f} s")
-    print(f"dask, {args.workers} workers: {dask_s:7.1f} s (cluster start, worker imports included)")
+        csv = {
+            name: (root / name / "results.csv").read_bytes() for name in ("inline", "dask", "pool")
+        }
+    inline_s, dask_s = inline_t.wall, dask_t.wall
+    print(f"in-process:        {inline_t.describe()}")
+    print(f"dask, {args.workers} workers: {dask_t.describe()}, cluster start included")
     print(f"speed-up: {inline_s / dask_s:.2f}x  (target >= 1.7x on 2 cores)")
+    warm = max(warm_s)
+    ideal = inline_s / (fixed_s + (inline_s - warm) / args.workers)
     print(
-        f"fixed cost of the cluster (start, worker imports, close): {fixed_s:.1f} s; "
-        f"speed-up without it: {inline_s / max(dask_s - fixed_s, 1e-9):.2f}x"
+        f"fixed cost of the cluster (start, every worker's first-point warm-up of "
+        f"{warm:.1f} s, close): {fixed_s:.1f} s; speed-up without it: "
+        f"{inline_s / max(dask_s - fixed_s, 1e-9):.2f}x; best possible with it: {ideal:.2f}x"
     )
-    print(f"results.csv identical: {same}")
+    print(
+        f"process pool without Dask, {args.workers} processes: {pool_t.describe()}; "
+        f"speed-up {inline_s / pool_t.wall:.2f}x, Dask against it {pool_t.wall / dask_s:.2f}x"
+    )
+    print(f"results.csv identical (in-process, dask, pool): {len(set(csv.values())) == 1}")
     print(f"after: {_load()}")
 
 

@@ -202,6 +202,34 @@ def test_cli_starts_its_own_local_cluster(tmp_path: Path) -> None:
     assert _rows(tmp_path / "out" / "results.csv")[0]["status"] == "ok"
 
 
+def _worker_settings(dask_worker: Any) -> dict[str, Any]:
+    import dask.config
+
+    callbacks = dask_worker.periodic_callbacks
+    return {
+        "profile": dask.config.get("distributed.worker.profile.enabled"),
+        "profile_callbacks": sorted(name for name in callbacks if "profile" in name),
+        "memory_monitor": dask.config.get("distributed.worker.memory.monitor-interval"),
+    }
+
+
+def test_embedded_cluster_spares_the_cores_for_the_points() -> None:
+    """The LocalCluster of a sweep runs without Dask's profiler and with slow monitors."""
+    import dask.config
+
+    from rnnscope.sweep.runner import LOCAL_CLUSTER_CONFIG, _client
+
+    before = dask.config.get("distributed.worker.profile.enabled")
+    with _client(None, 1, lambda message: None) as client:
+        (settings,) = client.run(_worker_settings).values()
+    assert settings == {
+        "profile": False,
+        "profile_callbacks": [],
+        "memory_monitor": LOCAL_CLUSTER_CONFIG["distributed.worker.memory.monitor-interval"],
+    }
+    assert dask.config.get("distributed.worker.profile.enabled") == before  # restored here
+
+
 def test_without_dask_runs_in_process_and_says_so_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
