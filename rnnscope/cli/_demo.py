@@ -26,6 +26,8 @@ def _demo_command(
     summary = demo_summary(built)
     reused = ", ".join(summary["reused"]) or "none"
     _app.warn(
-        f"demo finished in {summary['demo_total']:.0f} s (training {summary['training_total']:.0f}"
-        f" s; reused checkpoints: {reused}); timings in {index.parent / 'timings.json'}"
+        f"demo finished in {summary['demo_total']:.0f} s (training: "
+        f"{summary['training_total']:.0f} s summed over the models, the last done at "
+        f"{summary['training_finished_at']:.0f} s; reused checkpoints: {reused}); "
+        f"timings in {index.parent / 'timings.json'}"
     )

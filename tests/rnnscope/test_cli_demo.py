@@ -52,6 +52,9 @@ def test_demo_writes_the_report_of_the_whole_zoo(demo_dir: tuple[Path, str]) -> 
     assert chain["henrici_relative"] > orthogonal["henrici_relative"]
     timings = json.loads((out / "timings.json").read_text())["timings_seconds"]
     assert set(timings["training"]) | set(timings["reused"]) == {m.name for m in ZOO}
+    # training overlaps the reports: its total is the sum of the members' own times
+    assert timings["training_total"] == pytest.approx(sum(timings["training"].values()), abs=1e-2)
+    assert 0 < timings["training_finished_at"] <= timings["demo_total"]
 
 
 def test_finished_checkpoints_are_reused(demo_dir: tuple[Path, str]) -> None:
