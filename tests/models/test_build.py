@@ -30,13 +30,7 @@ BLOCKS = {
 PRINCIPAL = {"lstm": "g", "gru": "n"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small matrices: one thread avoids oversubscription on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(kind: str, **options) -> models.RecurrentModel:

@@ -13,13 +13,7 @@ from models.scan import recurrence
 F_IN, H, C, B, T = 3, 6, 4, 5, 9
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small matrices: one thread avoids oversubscription on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _autograd_loop(z: torch.Tensor, W: torch.Tensor, step) -> torch.Tensor:

@@ -14,13 +14,7 @@ import models
 from models import dynamics, tasks
 from models.errors import InputShapeError, InvalidOptionError, UnsupportedModelError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _bistable(n: int, w: float) -> models.RecurrentModel:

@@ -12,13 +12,7 @@ import models
 import spectra
 from models import dynamics
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rnn_with(W: np.ndarray) -> models.RecurrentModel:

@@ -29,12 +29,7 @@ CASES = [
 IDS = [f"{k}-{o.get('nonlinearity', '')}".rstrip("-") for k, o in CASES]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(kind: str, options: dict, *, dtype=torch.float64, readout: str = "last"):

@@ -21,12 +21,7 @@ from models.nru import _EPS, _memory_sensitivity
 F_IN, H, B = 3, 6, 4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(memory_size: int, heads: int, use_relu: bool, *, dyadic: bool = False):

@@ -13,13 +13,7 @@ from models.maps import expm_skew, skew
 H, F_IN, C = 16, 3, 4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small matrices: one thread avoids oversubscription on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _skew_np(X: np.ndarray) -> np.ndarray:

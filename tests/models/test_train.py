@@ -15,14 +15,7 @@ from models import tasks
 from models.errors import InvalidOptionError, TrainingDivergedError
 from models.train import METRICS_FILE, STATE_FILE
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    """Bit-exact comparisons need the same thread count in every run of a test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
