@@ -210,15 +210,19 @@ def _worker_settings(dask_worker: Any) -> dict[str, Any]:
         "profile": dask.config.get("distributed.worker.profile.enabled"),
         "profile_callbacks": sorted(name for name in callbacks if "profile" in name),
         "memory_monitor": dask.config.get("distributed.worker.memory.monitor-interval"),
+        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
     }
 
 
-def test_embedded_cluster_spares_the_cores_for_the_points() -> None:
-    """The LocalCluster of a sweep runs without Dask's profiler and with slow monitors."""
+def test_embedded_cluster_spares_the_cores_for_the_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LocalCluster of a sweep runs without Dask's profiler, with slow monitors and with
+    glibc's own malloc thresholds; this process's environment is left as it was."""
     import dask.config
 
     from rnnscope.sweep.runner import LOCAL_CLUSTER_CONFIG, _client
 
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
     before = dask.config.get("distributed.worker.profile.enabled")
     with _client(None, 1, lambda message: None) as client:
         (settings,) = client.run(_worker_settings).values()
@@ -226,8 +230,10 @@ def test_embedded_cluster_spares_the_cores_for_the_points() -> None:
         "profile": False,
         "profile_callbacks": [],
         "memory_monitor": LOCAL_CLUSTER_CONFIG["distributed.worker.memory.monitor-interval"],
+        "malloc_trim": None,  # Dask's default, 65536, makes every large buffer an mmap
     }
     assert dask.config.get("distributed.worker.profile.enabled") == before  # restored here
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and "PYTHONHASHSEED" not in os.environ
 
 
 def test_without_dask_runs_in_process_and_says_so_once(
