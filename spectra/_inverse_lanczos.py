@@ -340,10 +340,18 @@ class ResolventSolver:
                     th = np.full(g, np.nan)
                     th[live] = ritz_max(al[: k + 1, :g][:, live], be[:k, :g][:, live], x0[live])
                 rel = np.abs(th - theta) / th
+                passed = rel <= tol
                 # Relative residual of the Ritz pair: a small change of the Ritz value on a
                 # plateau (two nearly equal top eigenvalues, not yet told apart) has a large one.
-                res = beta * np.sqrt(last_weight(al[: k + 1, :g], be[:k, :g], th))
-                passed = rel <= tol
+                # It counts only on steps that pass the test above (a run of them is reset by
+                # any other step), so it is computed for those columns alone.
+                res = np.full(g, np.inf)
+                if passed.all():
+                    res = beta * np.sqrt(last_weight(al[: k + 1, :g], be[:k, :g], th))
+                elif passed.any():
+                    pc = np.flatnonzero(passed)
+                    weight = last_weight(al[: k + 1, pc], be[:k, pc], th[pc])
+                    res[pc] = beta[pc] * np.sqrt(weight)
                 small_res = np.where(passed & (count > 0), small_res, False) | (res <= res_tol * th)
                 count = np.where(passed, count + 1, 0)
                 theta = th

@@ -349,7 +349,7 @@ class Search:
             angles = np.concatenate([th - d, th + d])
             ee = np.concatenate([e[act], e[act]])
             guess = np.concatenate([r0[act], r0[act]])
-            # on a nearby ray the crossing is near r0: sample from 0.8 r0 to the outer bound
+            # on a nearby ray the crossing is near r0: sample around it (see _near_offsets)
             rr = self._near(
                 ee, angles, guess, np.concatenate([outer[act], outer[act]]), np.concatenate([d, d])
             )
