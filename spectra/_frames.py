@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import blas, lapack
 
+from spectra._blocks import GROWTH_LIMIT
 from spectra._validation import as_numeric
 from spectra.errors import NonSquareError
 
@@ -169,6 +170,10 @@ class _ExplicitFrames:
         self.Q = self.A = saved
         self.pending = 0
 
+    def refine(self) -> NDArray[np.float64]:
+        """Nothing to remove: ``numpy.linalg.qr`` forms ``Q``; return zeros ``(B, k)``."""
+        return np.zeros(self.Q.shape[::2])
+
 
 _BLOCK = 32  # block size of LAPACK's compact-WY Householder QR (dgeqrt)
 
@@ -239,19 +244,25 @@ class _FullFrames:
     def restore(self, saved: Any) -> None:
         self.factors, self.X, self.pending = saved, None, 0
 
+    def refine(self) -> NDArray[np.float64]:
+        """Nothing to remove: the Householder factors are exactly orthogonal; zeros ``(B, S)``."""
+        return np.zeros(self._start.shape[::2])
+
 
 class _SolvedFrames:
-    r"""Explicit real frames for runs of steps: ``R`` by Householder QR, then ``Q = A R^{-1}``.
+    r"""Explicit real frames for runs of steps: ``R`` by Householder QR, then ``F = A R^{-1}``.
 
     The pending products are held transposed, ``X_b = A_b^T`` ``(k, S)`` in C order (so
     ``X_b^T`` is ``A_b`` in Fortran order, and a :class:`RowScaled` step is one product
     ``X W^T`` for the whole batch). At a re-orthonormalisation LAPACK's ``dgeqrf`` gives ``R``
-    and a triangular solve (``dtrsm``, in place) gives :math:`Q = A R^{-1}`, which is
-    orthonormal to about :math:`\varepsilon \kappa(R)` (the condition number of the run's
-    product, the size of the error its ``R`` already carries); a sequence with
-    :math:`\kappa(R) > 10^{10}` (a singular step, say) has its ``Q`` formed from the reflectors
-    (``dorgqr``) instead. The solve is half the cost of forming ``Q`` and keeps every step of a
-    run a matrix product.
+    and a triangular solve (``dtrsm``, in place) gives :math:`F = A R^{-1}`, half the cost of
+    forming ``Q``. ``F`` is orthonormal only to about :math:`\varepsilon \kappa(R)`, but its
+    departure is triangular to first order (:math:`F = Q T`, ``T`` upper triangular): the next
+    factorisation of :math:`A' F` has the factor :math:`R' T`, so the diagonals of ``T``
+    cancel between consecutive factors and only that of the last frame is left over, which
+    :meth:`refine` removes. A sequence whose :math:`\kappa(R)` exceeds the run limit
+    (``k`` times :data:`spectra._blocks.GROWTH_LIMIT`; a singular step, say) has its ``Q``
+    formed from the reflectors (``dorgqr``) instead.
     """
 
     def __init__(self, Q: NDArray[np.float64]) -> None:
@@ -288,7 +299,7 @@ class _SolvedFrames:
                 logs[b] = np.log(np.abs(np.diagonal(qr)))
             rcond, _ = lapack.dtrcon(qr[:k], norm="1", uplo="U", diag="N")
             condition[b] = 1.0 / rcond if rcond > 0 and np.isfinite(logs[b]).all() else np.inf
-            if condition[b] <= _SOLVE_LIMIT:
+            if condition[b] <= GROWTH_LIMIT * k:
                 Q = blas.dtrsm(1.0, qr[:k], A, side=1, lower=0, overwrite_b=1)
             else:
                 Q, _, info = lapack.dorgqr(qr, tau)
@@ -299,14 +310,31 @@ class _SolvedFrames:
         self.pending = 0
         return logs
 
+    def refine(self) -> NDArray[np.float64]:
+        r"""Make the frames orthonormal; return the ``log |T_ii|`` ``(B, k)`` this removes.
+
+        ``F = Q T`` by Householder QR, ``Q`` formed from the reflectors. Added to the last
+        factorisation's logarithms, they give those of the QR factor of the whole product;
+        applied where the averaging starts (``discard``), they keep the skew of the frame out
+        of the average.
+        """
+        B, k, _ = self.X.shape
+        logs = np.empty((B, k))
+        for b in range(B):
+            qr, tau, _, info = lapack.dgeqrf(self.X[b].T)
+            if info != 0:  # pragma: no cover - LAPACK argument error
+                raise RuntimeError(f"LAPACK dgeqrf failed with info={info}")
+            with np.errstate(divide="ignore"):
+                logs[b] = np.log(np.abs(np.diagonal(qr)))
+            Q, _, info = lapack.dorgqr(qr, tau)
+            self.X[b] = Q.T
+        return logs
+
     def checkpoint(self) -> Any:
         return self.X
 
     def restore(self, saved: Any) -> None:
         self.X, self.pending = saved, 0
-
-
-_SOLVE_LIMIT = 1e10  # largest condition number of R for which Q = A R^{-1} is used
 
 
 def frames(Q: NDArray[Any], *, runs: bool = False) -> _FullFrames | _ExplicitFrames | _SolvedFrames:
