@@ -87,7 +87,9 @@ class ZooMember:
 ZOO: tuple[ZooMember, ...] = (
     # a smaller memory (16 slots, 4 heads) trains faster per step, and a larger step: at the
     # defaults (64 slots, lr = 1e-3) the NRU stays near 0.6 test accuracy in the demo's budget
-    ZooMember("nru", "nru", {"memory_size": 16, "heads": 4}, lr=5e-3),
+    # (its accuracy after 750 steps varies by a few points with rounding: 0.844 at lr = 5e-3,
+    # 0.869 at 4e-3 with the factored memory update)
+    ZooMember("nru", "nru", {"memory_size": 16, "heads": 4}, lr=4e-3),
     # a forget gate that starts open (bias 1) and a larger step: at torch's default draw and
     # lr = 1e-3 the LSTM stays near 0.4 test accuracy in the demo's budget
     ZooMember("lstm", "lstm", {"forget_bias": 1.0}, lr=5e-3),
