@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from spectra._arguments import check_count
 from spectra._inverse_lanczos import ResolventSolver
 from spectra._nilpotent import nilpotent_order
+from spectra._resolvent import _gees_lwork
 from spectra._serialize import jsonable
 from spectra._validation import as_square
 from spectra.errors import ShapeMismatchError
@@ -319,7 +320,9 @@ def _schur_factor(G: NDArray[Any]) -> NDArray[np.complex128]:
     if G.dtype.kind == "c":
         T = scipy.linalg.schur(G, output="complex", check_finite=False)[0]
     else:
-        T = scipy.linalg.lapack.dgees(lambda wr, wi: None, G, compute_v=0)[0]
+        dgees = scipy.linalg.lapack.dgees
+        lwork = _gees_lwork(dgees, lambda wr, wi: None, G)
+        T = dgees(lambda wr, wi: None, G, compute_v=0, lwork=lwork)[0]
         T = scipy.linalg.rsf2csf(T, np.eye(G.shape[0]), check_finite=False)[0]
     return np.triu(T).astype(np.complex128, copy=False)
 

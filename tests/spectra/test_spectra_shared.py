@@ -87,3 +87,31 @@ def test_shared_schur_form_gives_identical_measures() -> None:
     )
     with pytest.raises(ValueError, match="shape"):
         spectra.henrici(np.eye(3), schur=sf)
+
+
+@pytest.mark.parametrize("complex_matrix", [False, True])
+def test_schur_factor_uses_lapacks_optimal_workspace(complex_matrix: bool) -> None:
+    import scipy.linalg
+
+    from spectra._resolvent import _gees_lwork, _schur_factor
+    from spectra.local_order import _schur_factor as null_schur_factor
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((150, 150))
+    if complex_matrix:
+        A = A + 1j * rng.standard_normal((150, 150))
+    gees = scipy.linalg.lapack.zgees if complex_matrix else scipy.linalg.lapack.dgees
+    select = (lambda w: None) if complex_matrix else (lambda wr, wi: None)
+    lwork = _gees_lwork(gees, select, A)
+    # the blocked Hessenberg reduction needs more than the wrapper's default of 3N
+    assert lwork > 3 * A.shape[0]
+    assert lwork == int(np.real(gees(select, A, compute_v=0, lwork=-1)[-2][0]))
+    factors = [_schur_factor(A)] + ([] if complex_matrix else [null_schur_factor(A)])
+    for T in factors:
+        assert np.allclose(np.tril(T, -1), 0.0)
+        lam, d = np.linalg.eigvals(A), np.diag(T)
+        # every eigenvalue on the diagonal and back (conjugate pairs sort unreliably)
+        assert np.abs(lam[:, None] - d[None, :]).min(axis=1).max() < 1e-10
+        assert np.abs(lam[:, None] - d[None, :]).min(axis=0).max() < 1e-10
+        # unitary similarity keeps the Frobenius norm
+        assert np.isclose(np.linalg.norm(T), np.linalg.norm(A), rtol=1e-12)
