@@ -216,17 +216,20 @@ def _dedupe(h: torch.Tensor, q: torch.Tensor, radius: float) -> list[int]:
 
 
 def _measures(J: NDArray[np.float64], eps: float, kreiss: bool) -> dict[str, Any]:
+    # One Schur form serves the departure, the pseudospectral radius and the Kreiss search
+    # (each would otherwise reduce J again; the factor they use is the same).
+    sf = spectra.schur(J)
     rho = spectra.spectral_radius(J)
     out: dict[str, Any] = {
         "spectral_radius": rho,
-        "henrici": spectra.henrici(J, relative=True),
-        "pseudospectral_radius": float(spectra.pseudospectral_radius(J, eps)),
+        "henrici": spectra.henrici(J, relative=True, schur=sf),
+        "pseudospectral_radius": float(spectra.pseudospectral_radius(J, eps, schur=sf)),
         "kreiss_lower_bound": None,
     }
     if kreiss and rho < 1.0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", spectra.NotConvergedWarning)
-            out["kreiss_lower_bound"] = float(spectra.kreiss_lower_bound(J))
+            out["kreiss_lower_bound"] = float(spectra.kreiss_lower_bound(J, schur=sf))
     return out
 
 

@@ -195,3 +195,31 @@ def test_flipflop_targets_are_the_last_pulse():
 def test_flipflop_rejects_bad_parameters(params, match):
     with pytest.raises(InvalidOptionError, match=match):
         tasks.get("flipflop", **params)
+
+
+def test_measures_from_one_schur_form_equal_the_separate_calls():
+    import sys
+    import warnings
+
+    import spectra
+
+    measures = sys.modules["models.dynamics.fixed_points"]._measures
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
+    cases = [
+        np.diag(rng.uniform(0.5, 0.99, 12)) @ Q,  # a slow point of an orthogonal cell
+        0.9 * np.eye(6) + np.eye(6, k=1),  # Jordan block
+        np.diag([0.5, -0.3, 0.2j, -0.2j]).real,  # normal
+        rng.standard_normal((9, 9)) / 4,
+    ]
+    for J in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", spectra.NotConvergedWarning)
+            kreiss = float(spectra.kreiss_lower_bound(J))
+        expected = {
+            "spectral_radius": spectra.spectral_radius(J),
+            "henrici": spectra.henrici(J, relative=True),
+            "pseudospectral_radius": float(spectra.pseudospectral_radius(J, 1e-2)),
+            "kreiss_lower_bound": kreiss if spectra.spectral_radius(J) < 1 else None,
+        }
+        assert measures(J, 1e-2, True) == expected

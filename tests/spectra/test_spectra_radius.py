@@ -299,3 +299,32 @@ def test_per_point_solves_leave_the_schur_factor_untouched() -> None:
     assert np.array_equal(first, again)
     dense = [np.linalg.svd(zi * np.eye(40) - T, compute_uv=False)[-1] for zi in z]
     assert first == pytest.approx(dense, rel=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 64])
+def test_comparison_solves_match_scipy_bit_for_bit(n: int) -> None:
+    from spectra._certify import _triangular_solver
+
+    rng = np.random.default_rng(n)
+    M = -np.abs(np.triu(rng.standard_normal((n, n)), 1)) / n
+    M[np.diag_indices_from(M)] = 0.3
+    b = rng.uniform(0.1, 1.0, n)
+    solve = _triangular_solver(M)
+    plain = scipy.linalg.solve_triangular(M, b, check_finite=False)
+    transposed = scipy.linalg.solve_triangular(M, b, trans="T", check_finite=False)
+    assert np.array_equal(solve(b, False), plain)
+    assert np.array_equal(solve(b, True), transposed)
+    assert np.allclose(M @ plain, b) and np.allclose(M.T @ transposed, b)
+
+
+@pytest.mark.parametrize("c", [0.1, 1.0, 4.0])
+def test_comparison_bound_is_below_the_dense_sigma_min(c: float) -> None:
+    from spectra._certify import ComparisonNorm
+
+    rng = np.random.default_rng(3)
+    N = np.abs(np.triu(rng.standard_normal((24, 24)), 1)) / 8
+    M = c * np.eye(24) - N
+    exact = float(np.linalg.svd(M, compute_uv=False)[-1])
+    bound = ComparisonNorm(N).lower(c)
+    assert 0.0 <= bound <= exact
+    assert bound >= exact * (1.0 - 1e-4)
