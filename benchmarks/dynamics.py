@@ -6,7 +6,7 @@
    rnn over T = 1000 steps, B = 32, on one thread: Jacobians streamed from
    ``models.dynamics.iter_jacobians(..., factored=True)`` (``spectra.RowScaled``, never formed)
    into ``spectra.lyapunov``, with a QR every step (``every=1``, the default) and with runs of
-   steps between QRs (``every="auto"``, conditioning held below k * 1e10; the goals apply to it,
+   steps between QRs (``every="auto"``, conditioning held below 1e10; the goals apply to it,
    with its largest difference from the every-step exponents). Goals: <= 10 s and <= 2 s.
    Peers in the same run: the same exponents from the dense ``(B, S, S)`` Jacobians of
    ``step_jacobian``, and from Jacobians computed by ``torch.func.jacrev`` (timed on the first

@@ -13,17 +13,18 @@ the frame, from which the QR iteration recovers at the rate of the gaps between 
 exponents; its effect on an exponent is a transient averaged over the ``T`` steps.
 
 A run is accepted only if LAPACK's estimate of :math:`\kappa_1(R)` stays below
-``k`` times :data:`GROWTH_LIMIT` (``1e10``) for every sequence of the batch, ``k`` the size of
-``R``: the 1-norm condition number of a ``k x k`` triangular matrix exceeds the 2-norm one by up
-to a factor ``k`` (about ``k / 2`` was measured at ``k = 128``), and the 2-norm is the one
-that measures the rounding. A run over the limit is redone step by step from the frame it
-started with. On an ``S = 128`` tanh network over 1000 steps (batch of 32, exponents spread
-over 4.3 nats per step) the limit ``1.3e12`` takes 335 factorisations (524 with a limit of
-``1e10`` for every ``k``) and the exponents agree with QR at every step to ``3e-12`` (each
-sequence to ``1.4e-10``, against ``4e-11`` with ``1e10``), while their standard errors across
-the batch are ``7e-4`` to ``9e-3``. Over 300 steps of it the difference grew in proportion to
-the limit: ``3e-13`` at ``1e10``, ``4e-12`` at ``1e12``, ``3e-9`` at ``1e14``, ``4e-7`` at
-``1e16``. Run lengths grow one step at a time while the
+:data:`GROWTH_LIMIT` (``1e10``) for every sequence of the batch; the 1-norm condition number
+of a ``k x k`` triangular matrix is at least the 2-norm one (the one that measures the
+rounding), so the limit is conservative by up to a factor ``k``. A run over the limit is
+redone step by step from the frame it started with. On an ``S = 128`` tanh network over 1000
+steps (batch of 32, exponents spread over 4.3 nats per step) the limit takes 524
+factorisations and the exponents agree with QR at every step to ``2e-12`` (each sequence to
+``4e-11``), while their standard errors across the batch are ``7e-4`` to ``9e-3``. The
+difference grows in proportion to the limit (over 300 steps of that network: ``3e-13`` at
+``1e10``, ``4e-12`` at ``1e12``, ``3e-9`` at ``1e14``, ``4e-7`` at ``1e16``), and with the
+spread of the exponents: steps with singular values spread over 6 nats, ``S = 64``, gave
+``9e-9`` per sequence at ``1e10`` and ``4e-7`` at ``64 x 1e10``, which is why the limit does
+not grow with ``k``. Run lengths grow one step at a time while the
 condition number extrapolated from the last two lengths stays below the limit.
 """
 
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-GROWTH_LIMIT = 1e10  # per row of R: a run's kappa_1(R) may reach k * GROWTH_LIMIT (see above)
+GROWTH_LIMIT = 1e10  # a run's kappa_1(R) may reach GROWTH_LIMIT (see above)
 _HOLD = 16  # runs before a length that had to be redone is tried again
 MAX_BLOCK = 16  # longest block of ``every="auto"`` (the Jacobians of a block are kept for a redo)
 
@@ -56,9 +57,6 @@ class Schedule:
     ----------
     longest : int
         Largest block length (1: every step).
-    size : int, optional
-        Size ``k`` of the triangular factors; the limit on their condition number is
-        ``size * GROWTH_LIMIT``.
 
     Attributes
     ----------
@@ -70,9 +68,9 @@ class Schedule:
         Blocks whose growth exceeded the limit and were redone step by step.
     """
 
-    def __init__(self, longest: int, size: int = 1) -> None:
+    def __init__(self, longest: int) -> None:
         self.longest = longest
-        self._log_limit = math.log(GROWTH_LIMIT * max(1, size))
+        self._log_limit = math.log(GROWTH_LIMIT)
         self.length = 1
         self.factorisations = 0
         self.redone = 0

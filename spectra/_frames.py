@@ -261,7 +261,7 @@ class _SolvedFrames:
     factorisation of :math:`A' F` has the factor :math:`R' T`, so the diagonals of ``T``
     cancel between consecutive factors and only that of the last frame is left over, which
     :meth:`refine` removes. A sequence whose :math:`\kappa(R)` exceeds the run limit
-    (``k`` times :data:`spectra._blocks.GROWTH_LIMIT`; a singular step, say) has its ``Q``
+    (:data:`spectra._blocks.GROWTH_LIMIT`; a singular step, say) has its ``Q``
     formed from the reflectors (``dorgqr``) instead.
     """
 
@@ -299,7 +299,7 @@ class _SolvedFrames:
                 logs[b] = np.log(np.abs(np.diagonal(qr)))
             rcond, _ = lapack.dtrcon(qr[:k], norm="1", uplo="U", diag="N")
             condition[b] = 1.0 / rcond if rcond > 0 and np.isfinite(logs[b]).all() else np.inf
-            if condition[b] <= GROWTH_LIMIT * k:
+            if condition[b] <= GROWTH_LIMIT:
                 Q = blas.dtrsm(1.0, qr[:k], A, side=1, lower=0, overwrite_b=1)
             else:
                 Q, _, info = lapack.dorgqr(qr, tau)

@@ -166,3 +166,45 @@ def test_float32_sequence_is_as_accurate_as_the_directions_formed():
     err_factored = float((factored32 - exact).abs().max())
     assert err_factored < 1e-5 * scale
     assert err_factored < 4 * err_formed + 1e-7 * scale
+
+
+def test_second_derivatives_match_the_directions_formed():
+    """Double backward (a gradient penalty, a Hessian-vector product) through the update."""
+    model = _model(16, 4)
+    signs = model._cell_weights()[5].detach()
+    mem, out = _inputs(model, batch=3)
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(mem.shape, generator=g, dtype=torch.float64)
+    v = torch.randn(out.shape, generator=g, dtype=torch.float64)
+
+    def hvp(update):
+        o = out.clone().requires_grad_()
+        (first,) = torch.autograd.grad((update(mem, o) * w).sum(), o, create_graph=True)
+        (second,) = torch.autograd.grad((first * v).sum(), o)
+        return first.detach(), second
+
+    k, r = model.heads, model.rank
+    first, second = hvp(lambda m, o: _FactoredUpdate.apply(m, o, signs, k, r))
+    first_ref, second_ref = hvp(lambda m, o: _reference(model, m, o, signs))
+    torch.testing.assert_close(first, first_ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(second, second_ref, rtol=1e-10, atol=1e-10)
+    assert second_ref.abs().max() > 1e-3  # the check is not vacuous
+
+
+def test_gradient_penalty_through_the_model():
+    """A penalty on the input gradient trains the weights as with the directions formed."""
+    x = torch.randn(3, 7, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    grads = []
+    for formed in (False, True):
+        m = _model(16, 4)
+        if formed:
+            m._memory_update = lambda mem, out, signs, m=m: _reference(m, mem, out, signs)
+        probe = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(m(probe).sum(), probe, create_graph=True)
+        g.pow(2).sum().backward()
+        grads.append([p.grad for p in m.parameters()])
+    for ours, ref in zip(*grads, strict=True):
+        if ref is None:  # the readout's bias does not enter the input gradient
+            assert ours is None
+        else:
+            torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)

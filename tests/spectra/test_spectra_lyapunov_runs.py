@@ -34,8 +34,8 @@ def test_constant_matrix_gives_log_moduli_with_runs(values, k, runs):
     assert r.steps == 300 and r.running.shape == (300, r.exponents.size)
     np.testing.assert_allclose(r.running[-1], r.exponents)
     each = spectra.lyapunov(np.broadcast_to(A, (400, 5, 5)), discard=100, k=k)
-    # every run of the constant matrix is as long as the limit (k * 1e10) allows: the difference
-    # to QR at every step grows with the limit (about 3e-10 here, 1e-9 allowed)
+    # every run of the constant matrix is as long as the limit (1e10) allows: the difference
+    # to QR at every step grows with the limit (1e-9 allowed)
     np.testing.assert_allclose(r.per_sequence, each.per_sequence, rtol=0, atol=1e-9)
     assert each.factorisations == 400
     if runs:
@@ -45,7 +45,7 @@ def test_constant_matrix_gives_log_moduli_with_runs(values, k, runs):
 
 
 def test_sum_is_mean_log_abs_det_with_runs():
-    """Runs are held to a conditioning of k * 1e10: the identity keeps at least 8 digits here."""
+    """Runs are held to a conditioning of 1e10: the identity keeps at least 8 digits here."""
     rng = np.random.default_rng(4)
     J = 0.7 * rng.standard_normal((3, 200, 6, 6))
     r = spectra.lyapunov(J, discard=10, every="auto")
