@@ -273,11 +273,14 @@ class _SolvedFrames:
 
     def push(self, J: NDArray[Any] | RowScaled) -> None:
         B, k, S = self.X.shape
-        if isinstance(J, RowScaled):
-            X = (self.X.reshape(B * k, S) @ J.matrix.T).reshape(B, k, S)
-            X *= J.scale[:, None, :]
-        else:
-            X = np.matmul(self.X, np.asarray(J, dtype=np.float64).transpose(0, 2, 1))
+        # a run that overflows (or underflows) is found singular at its QR and redone step by
+        # step, so numpy's warning would only repeat what is handled
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if isinstance(J, RowScaled):
+                X = (self.X.reshape(B * k, S) @ J.matrix.T).reshape(B, k, S)
+                X *= J.scale[:, None, :]
+            else:
+                X = np.matmul(self.X, np.asarray(J, dtype=np.float64).transpose(0, 2, 1))
         self.X = X
         self.pending += 1
 

@@ -64,10 +64,6 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
 }
 
-# Set in this process's environment by every nanny before it starts its worker (and left there).
-_NANNY_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-_NANNY_VARIABLES += ("OPENBLAS_NUM_THREADS", "PYTHONHASHSEED")
-
 
 def dask_available() -> bool:
     """Whether :mod:`distributed` can be imported.
@@ -329,7 +325,7 @@ def _client(scheduler: str | None, workers: int, say: Callable[[str], None]) -> 
         return
     nanny = logging.getLogger("distributed.nanny")
     level = nanny.level
-    environ = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
+    environ = dict(os.environ)
     try:
         with (
             dask.config.set(LOCAL_CLUSTER_CONFIG),
@@ -354,12 +350,16 @@ def _client(scheduler: str | None, workers: int, say: Callable[[str], None]) -> 
         _restore_environ(environ)
 
 
-def _restore_environ(values: Mapping[str, str | None]) -> None:
-    """Undo the nannies' changes to this process's environment (seen by later subprocesses)."""
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
+def _restore_environ(saved: Mapping[str, str]) -> None:
+    """Undo the nannies' changes to this process's environment, seen by later subprocesses.
+
+    Every nanny writes Dask's ``pre-spawn-environ`` (a user's own entries included) into this
+    process's environment before it starts its worker, and leaves it there.
+    """
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    for name, value in saved.items():
+        if os.environ.get(name) != value:
             os.environ[name] = value
 
 

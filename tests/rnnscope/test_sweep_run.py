@@ -223,9 +223,13 @@ def test_embedded_cluster_spares_the_cores_for_the_points(monkeypatch: pytest.Mo
 
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    environment = dict(os.environ)
     before = dask.config.get("distributed.worker.profile.enabled")
-    with _client(None, 1, lambda message: None) as client:
+    # a user's own entry of Dask's pre-spawn-environ is undone here too
+    user = {"distributed.nanny.pre-spawn-environ.RNNSCOPE_TEST_SPAWN": "1"}
+    with dask.config.set(user), _client(None, 1, lambda message: None) as client:
         (settings,) = client.run(_worker_settings).values()
+        assert os.environ.get("RNNSCOPE_TEST_SPAWN") == "1"  # what the nanny leaves behind
     assert settings == {
         "profile": False,
         "profile_callbacks": [],
@@ -234,6 +238,7 @@ def test_embedded_cluster_spares_the_cores_for_the_points(monkeypatch: pytest.Mo
     }
     assert dask.config.get("distributed.worker.profile.enabled") == before  # restored here
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and "PYTHONHASHSEED" not in os.environ
+    assert dict(os.environ) == environment
 
 
 def test_without_dask_runs_in_process_and_says_so_once(

@@ -133,3 +133,15 @@ def test_spread_singular_values_keep_the_runs_accurate():
     np.testing.assert_allclose(runs.per_sequence, each.per_sequence, rtol=0, atol=3e-8)
     logdet = np.linalg.slogdet(J)[1].mean(axis=1)
     np.testing.assert_allclose(runs.per_sequence.sum(axis=1), logdet, rtol=0, atol=2e-9)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("scale", [1e-170, 1e170])
+def test_runs_that_overflow_are_redone_without_numpy_warnings(scale):
+    """Products of two steps overflow (or underflow) here: each run is redone step by step."""
+    rng = np.random.default_rng(3)
+    J = np.stack([np.linalg.qr(rng.standard_normal((6, 6)))[0] for _ in range(60)])[None]
+    each = spectra.lyapunov(J * scale)
+    runs = spectra.lyapunov(J * scale, every="auto")
+    np.testing.assert_allclose(runs.per_sequence, each.per_sequence, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(each.exponents, np.log(scale), rtol=1e-13)
