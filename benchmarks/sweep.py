@@ -13,11 +13,12 @@ Also printed, from the same run:
   nothing; a CPU-bound job of someone else takes one of the 2 cores from the workers (but not
   from the in-process run, which needs one);
 * the fixed cost of the cluster: started, every worker made to run a tiny point (its imports
-  of torch, scipy, scikit-learn and foolbox and the first calls of training, analysis and
-  attack, which the in-process run pays once and every worker pays again), closed; and the best
-  speed-up that this fixed cost leaves, the in-process work less one warm-up split evenly;
+  of torch, torch._dynamo, scipy and foolbox and the first calls of training, analysis and
+  attack, which the in-process run pays once and every worker pays again; the digits come from
+  the sweep's task data, as in the sweep), closed; and the best speed-up that this fixed cost
+  leaves, the in-process work less one warm-up split evenly;
 * the same 8 points on a plain process pool without Dask (:func:`rnnscope.parallel.map_jobs`),
-  the peer that shows what Dask itself costs on this machine.
+  reading the same task data, the peer that shows what Dask itself costs on this machine.
 
 The three results.csv files are compared byte for byte.
 
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 # This folder holds attacks.py, which would shadow the attacks package here and in the workers.
 _HERE = Path(__file__).resolve().parent
@@ -47,7 +49,8 @@ from rnnscope.sweep import (  # noqa: E402
     run_sweep,
     write_results,
 )
-from rnnscope.sweep.plan import SweepPlan  # noqa: E402
+from rnnscope.sweep.data import write_task_data  # noqa: E402
+from rnnscope.sweep.plan import SweepPlan, SweepPoint  # noqa: E402
 from rnnscope.sweep.point import run_point  # noqa: E402
 from rnnscope.sweep.runner import _client  # noqa: E402
 
@@ -119,21 +122,24 @@ class _Timed:
         return f"{self.wall:7.1f} s (CPU: this sweep {self.own:.1f} s{others})"
 
 
-def _warm(steps: int) -> tuple[float, float]:
+def _warm(point: SweepPoint, evaluation: dict[str, Any], data: str) -> tuple[float, float]:
     """Run a tiny point in a temporary folder; return its wall and CPU seconds.
 
     This is what the first point of a fresh process pays on top of its own work: importing
-    torch, torch._dynamo (the first optimizer imports it), scipy, scikit-learn and foolbox,
-    loading the digits and the first calls of each step.
+    torch, torch._dynamo (the first optimizer imports it), scipy and foolbox and the first
+    calls of each step. The point comes planned, and the digits from the task data in
+    ``data/data``, as a worker of a sweep gets them, so scikit-learn is not imported.
     """
+    import shutil
     import tempfile
 
     start, cpu = time.perf_counter(), time.process_time()
+    from rnnscope.sweep.data import DATA_FOLDER
     from rnnscope.sweep.point import run_point
 
-    plan = plan_sweep(parse_spec(SPEC.format(steps=steps, samples=8), source="warm"))
     with tempfile.TemporaryDirectory() as folder:
-        run_point(plan.points[0], folder, plan.spec.evaluation())
+        shutil.copytree(Path(data) / DATA_FOLDER, Path(folder) / DATA_FOLDER)
+        run_point(point, folder, evaluation)
     return time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -142,16 +148,19 @@ def _pool_sweep(plan: SweepPlan, folder: Path, workers: int) -> None:
     evaluation = plan.spec.evaluation()
     jobs = [(point, folder, evaluation) for point in plan.points]
     (folder / "runs").mkdir(parents=True)
+    write_task_data(folder, [(point.task, point.task_params) for point in plan.points])
     for _ in map_jobs(run_point, jobs, workers=workers):
         pass
     write_results(gather_results(plan, folder), folder)
 
 
-def _fixed_cost(workers: int) -> tuple[float, list[tuple[float, float]]]:
+def _fixed_cost(workers: int, data: Path) -> tuple[float, list[tuple[float, float]]]:
     """Seconds to start the sweep's own LocalCluster, warm every worker and close it."""
+    plan = plan_sweep(parse_spec(SPEC.format(steps=2, samples=8), source="warm"))
+    write_task_data(data, [(plan.points[0].task, plan.points[0].task_params)])
     start = time.perf_counter()
     with _client(None, workers, lambda message: None) as client:
-        warm = client.run(_warm, 2)
+        warm = client.run(_warm, plan.points[0], plan.spec.evaluation(), os.fspath(data))
     return time.perf_counter() - start, sorted(warm.values())
 
 
@@ -173,7 +182,7 @@ def main() -> None:
             dask = run_sweep(plan, root / "dask", workers=args.workers, notify=print)
         with _Timed() as pool_t:
             _pool_sweep(plan, root / "pool", args.workers)
-        fixed_s, warm_s = _fixed_cost(args.workers)
+        fixed_s, warm_s = _fixed_cost(args.workers, root / "warm")
         assert set(inline.statuses.values()) == {"ok"}, inline.statuses
         assert set(dask.statuses.values()) == {"ok"}, dask.statuses
         csv = {

@@ -20,6 +20,8 @@ Use :func:`get` to build a task by name; ``get(task.name, **task.params)`` rebui
 One module per family: :mod:`models.tasks.base` (the :class:`Task` base class),
 :mod:`models.tasks.synthetic` (copy, adding), :mod:`models.tasks.datasets` (digits, MNIST-1D)
 and :mod:`models.tasks.flipflop`; every class is importable from :mod:`models.tasks`.
+:mod:`models.tasks.provided` hands the arrays of a dataset task built once to other processes
+(:func:`task_data`, :func:`provided_data`), which then build it without loading its data set.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from models.tasks.datasets import _digits as _digits
 from models.tasks.datasets import _mnist1d as _mnist1d
 from models.tasks.datasets import _permutation as _permutation
 from models.tasks.flipflop import FlipFlopTask
+from models.tasks.provided import TaskData, provided_data, task_data
 from models.tasks.synthetic import AddingTask, CopyTask
 
 __all__ = [
@@ -49,7 +52,10 @@ __all__ = [
     "FlipFlopTask",
     "MNIST1DTask",
     "Task",
+    "TaskData",
     "get",
+    "provided_data",
+    "task_data",
 ]
 
 #: Registered tasks by name.

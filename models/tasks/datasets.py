@@ -11,14 +11,18 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from models.errors import InvalidOptionError
+from models.errors import InputShapeError, InvalidOptionError
 from models.tasks.base import Task, _check_bool, _check_int
+from models.tasks.provided import _provided_arrays
 
 logger = logging.getLogger(__name__)
 
 
 #: Default permutation seed of the permuted pixel tasks (scoRNN's and expRNN's psMNIST seed).
 PERMUTATION_SEED = 92916
+
+#: Pixels of a scikit-learn digits image (8 x 8), the steps of a digits sequence.
+_DIGITS_PIXELS = 64
 
 
 class _DatasetTask(Task):
@@ -126,21 +130,33 @@ class DigitsTask(_DatasetTask):
     def __init__(
         self, *, permuted: bool = False, permutation_seed: int = PERMUTATION_SEED, seed: int = 0
     ) -> None:
-        from sklearn.model_selection import train_test_split
-
         permuted = _check_bool("permuted", self.name, permuted)
         permutation_seed = _check_int("permutation_seed", self.name, permutation_seed, 0)
         seed = _check_int("seed", self.name, seed, 0)
         self.params = {"permuted": permuted, "permutation_seed": permutation_seed, "seed": seed}
-        x, y = _digits()
         self.permutation: np.ndarray | None = None
         if permuted:
-            self.permutation = _permutation(x.shape[1], permutation_seed)
+            self.permutation = _permutation(_DIGITS_PIXELS, permutation_seed)
+        arrays = _provided_arrays(self.name, self.params)
+        if arrays is None:
+            arrays = self._split(seed)
+        elif arrays[0].shape[1] != _DIGITS_PIXELS:
+            raise InputShapeError(
+                f"task {self.name!r}: provided sequences have {arrays[0].shape[1]} steps, "
+                f"expected {_DIGITS_PIXELS}"
+            )
+        self._set_data(*arrays)
+
+    def _split(self, seed: int) -> tuple[np.ndarray, ...]:
+        from sklearn.model_selection import train_test_split
+
+        x, y = _digits()
+        if self.permutation is not None:
             x = x[:, self.permutation]
         x_train, x_test, y_train, y_test = train_test_split(
             x, y, test_size=self.test_size, random_state=seed, stratify=y
         )
-        self._set_data(x_train, y_train, x_test, y_test)
+        return x_train, y_train, x_test, y_test
 
 
 @functools.lru_cache(maxsize=4)
@@ -210,8 +226,14 @@ class MNIST1DTask(_DatasetTask):
         permutation_seed = _check_int("permutation_seed", self.name, permutation_seed, 0)
         seed = _check_int("seed", self.name, seed, 0)
         self.params = {"permuted": permuted, "permutation_seed": permutation_seed, "seed": seed}
-        x_train, y_train, x_test, y_test = _mnist1d(seed)
         self.permutation: np.ndarray | None = None
+        provided = _provided_arrays(self.name, self.params)
+        if provided is not None:
+            if permuted:
+                self.permutation = _permutation(provided[0].shape[1], permutation_seed)
+            self._set_data(*provided)
+            return
+        x_train, y_train, x_test, y_test = _mnist1d(seed)
         if permuted:
             self.permutation = _permutation(x_train.shape[1], permutation_seed)
             x_train, x_test = x_train[:, self.permutation], x_test[:, self.permutation]

@@ -3,7 +3,9 @@
 :func:`run_point` is what a worker executes. It is idempotent: a point whose result is already
 written returns it, a finished training is not repeated, and an interrupted training resumes
 from its last checkpoint, so a retried point (after its worker died) loses only the steps since
-that checkpoint and ends with the weights of an uninterrupted run.
+that checkpoint and ends with the weights of an uninterrupted run. The point's task is built
+from the arrays in ``DIR/data`` when :func:`rnnscope.sweep.data.write_task_data` wrote them (as
+:func:`rnnscope.sweep.run_points` does), without loading its data set again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from rnnscope.files import atomic_write_text
 from rnnscope.jsonio import dumps, jsonable
+from rnnscope.sweep.data import read_task_data
 from rnnscope.sweep.plan import RESULT_FILE, SweepPoint
 
 __all__ = ["DYNAMICS_FIELDS", "POINT_FILE", "SPECTRA_FIELDS", "run_point"]
@@ -100,6 +103,7 @@ def run_point(
     >>> run_point(plan_sweep(spec).points[0], tempfile.mkdtemp(), spec.evaluation())["status"]
     'ok'
     """
+    import models.tasks
     from rnnscope.parallel import single_thread
 
     folder = Path(root) / "runs" / point.id
@@ -121,7 +125,8 @@ def run_point(
     }
     if "dynamics" in evaluation:
         result["dynamics"] = None
-    with single_thread():
+    data = read_task_data(root, point.task, point.task_params)
+    with single_thread(), models.tasks.provided_data(*([] if data is None else [data])):
         try:
             result["train"] = _train(point, folder)
             if evaluation.get("analyze") is not None:

@@ -26,6 +26,14 @@ workers now allocate memory as this process does: they may keep freed memory for
 of handing it back at once, which Dask's memory limits (a share of the machine's memory per
 worker) still bound.
 
+The embedded LocalCluster's workers freeze Python's garbage collector when they close
+(:class:`rnnscope.sweep._exit.FastExit`): the interpreter's shutdown in a worker that holds
+torch then takes about 0.2 CPU seconds instead of 1.2, and the cluster closes that much sooner.
+
+Each dataset task of the points is built once, here, and its arrays are written to
+``DIR/data`` (:mod:`rnnscope.sweep.data`): a fresh worker builds the task from them with numpy,
+without importing scikit-learn (about 1.5 CPU seconds of its warm-up) or generating MNIST-1D.
+
 Dask is optional (``pip install 'rnnscope[cluster]'``): without it the points run one after
 the other in this process.
 """
@@ -41,6 +49,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnscope.sweep.data import write_task_data
 from rnnscope.sweep.errors import SweepError
 from rnnscope.sweep.plan import SweepPoint
 from rnnscope.sweep.point import run_point
@@ -260,6 +269,7 @@ def run_points(
     say = notify if notify is not None else (lambda message: None)
     if not points:
         return {}
+    write_task_data(root, [(point.task, point.task_params) for point in points])
     if not in_process and not dask_available():
         say(_NO_DASK)
         in_process = True
@@ -314,6 +324,8 @@ def _client(scheduler: str | None, workers: int, say: Callable[[str], None]) -> 
     import dask.config
     from distributed import Client, LocalCluster
 
+    from rnnscope.sweep._exit import FastExit
+
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="15s")
@@ -337,6 +349,7 @@ def _client(scheduler: str | None, workers: int, say: Callable[[str], None]) -> 
             ) as cluster,
             Client(cluster) as client,
         ):
+            client.register_plugin(FastExit())
             say(
                 f"Dask LocalCluster with {workers} worker(s), one thread each; "
                 f"dashboard: {client.dashboard_link}{_dashboard_note()}"

@@ -327,3 +327,22 @@ def test_every_task_is_importable_from_models_tasks_and_its_family_module() -> N
         assert issubclass(cls, tasks.Task)
         assert type(tasks.get(name)) is cls
     assert tasks.PERMUTATION_SEED == datasets.PERMUTATION_SEED == 92916
+
+
+def test_mnist1d_from_its_arrays_equals_a_fresh_build(
+    mnist1d_offline: tuple[tasks.Task, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    permuted = tasks.get("mnist1d", permuted=True)
+    data = tasks.task_data(permuted)
+
+    def refuse(seed: int) -> None:
+        raise AssertionError("MNIST-1D was generated")
+
+    monkeypatch.setattr(tasks.datasets, "_mnist1d", refuse)
+    with tasks.provided_data(data):
+        rebuilt = tasks.get("mnist1d", permuted=True)
+    got_all = (*rebuilt.train_set(), *rebuilt.test_set())
+    for got, want in zip(got_all, (*permuted.train_set(), *permuted.test_set()), strict=True):
+        assert torch.equal(got, want)
+    assert np.array_equal(rebuilt.permutation, permuted.permutation)
+    assert rebuilt.to_dict() == permuted.to_dict()

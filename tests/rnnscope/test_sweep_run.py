@@ -211,6 +211,7 @@ def _worker_settings(dask_worker: Any) -> dict[str, Any]:
         "profile_callbacks": sorted(name for name in callbacks if "profile" in name),
         "memory_monitor": dask.config.get("distributed.worker.memory.monitor-interval"),
         "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        "fast_exit": "rnnscope-fast-exit" in dask_worker.plugins,
     }
 
 
@@ -235,10 +236,30 @@ def test_embedded_cluster_spares_the_cores_for_the_points(monkeypatch: pytest.Mo
         "profile_callbacks": [],
         "memory_monitor": LOCAL_CLUSTER_CONFIG["distributed.worker.memory.monitor-interval"],
         "malloc_trim": None,  # Dask's default, 65536, makes every large buffer an mmap
+        "fast_exit": True,
     }
     assert dask.config.get("distributed.worker.profile.enabled") == before  # restored here
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and "PYTHONHASHSEED" not in os.environ
     assert dict(os.environ) == environment
+
+
+def test_workers_freeze_the_garbage_collector_only_when_they_close() -> None:
+    import gc
+    import types
+
+    from distributed.core import Status
+
+    from rnnscope.sweep._exit import FastExit
+
+    assert gc.get_freeze_count() == 0
+    plugin = FastExit()
+    try:
+        plugin.teardown(types.SimpleNamespace(status=Status.running))  # plugin removed only
+        assert gc.get_freeze_count() == 0
+        plugin.teardown(types.SimpleNamespace(status=Status.closing))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_without_dask_runs_in_process_and_says_so_once(
