@@ -355,12 +355,14 @@ def _nru_jacobians(
     a = torch.addmm(torch.addmm(bias, x_t, Wx.t()), torch.cat([h, mem], dim=1), Whm)
     D = _slope(a, "relu", None)
     out = torch.addmm(b_heads, torch.cat([F.relu(a), mem], dim=1), W_heads)
-    GA = torch.matmul(_memory_sensitivity(model, out, signs), W_heads.t())  # (B, m, H + m)
-    GAD = GA[:, :, :H] * D[:, None, :]  # the memory rows' derivative through h'
     W_h = Whm.t()  # (H, S): [W_hh W_hm]
     B, m, S = state.shape[0], model.memory_size, model.state_size
     J = state.new_empty(B, S, S)
-    J[:, :H] = _rows(D, W_h)
+    torch.mul(D[:, :, None], W_h, out=J[:, :H])
+    if _factored(model):
+        return _factored_jacobians(model, out, signs, W_heads.t(), D, W_h, Wx, J, inputs=inputs)
+    GA = torch.matmul(_memory_sensitivity(model, out, signs), W_heads.t())  # (B, m, H + m)
+    GAD = GA[:, :, :H] * D[:, None, :]  # the memory rows' derivative through h'
     J[:, H:] = (GAD.reshape(B * m, H) @ W_h).view(B, m, S)
     J[:, H:, H:] += GA[:, :, H:]
     J[:, H:, H:].diagonal(dim1=1, dim2=2).add_(1.0)
@@ -369,6 +371,93 @@ def _nru_jacobians(
     Fin = model.input_size
     J_x = torch.cat([_rows(D, Wx), (GAD.reshape(B * m, H) @ Wx).view(B, m, Fin)], dim=1)
     return J, J_x
+
+
+def _factored_jacobians(
+    model: NRU,
+    out: torch.Tensor,
+    signs: torch.Tensor,
+    A: torch.Tensor,
+    D: torch.Tensor,
+    W_h: torch.Tensor,
+    Wx: torch.Tensor,
+    J: torch.Tensor,
+    *,
+    inputs: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""Finish :func:`_nru_jacobians` (``J``'s hidden rows filled) when :func:`_factored` holds.
+
+    Per head :math:`p` the update is :math:`m'_{bc} = m_{bc} + \sum_p y_{p,b} u_{2,p,c}`
+    (memory as ``(q, r)``, :math:`q = m / r`, :math:`y_{p,b} = \sum_j c_{pj} u_{1,p,jq+b}`,
+    :math:`c_{pj} = w_{pj} / \max(n_{pj}, \epsilon)`, :math:`n_{pj}^5 = s_{pj} = A_{pj} C_p`
+    as in :func:`models._nru_factored._factored_update`). Its derivative in the heads'
+    outputs is :math:`\sum_p u_{2,p,c}\, Q_{p,b} + y_{p,b}\, \partial u_{2,p,c}`, with
+
+    .. math:: Q_{p,b} = \sum_j c_{pj}\, \partial u_{1,p,jq+b}
+        + u_{1,p,jq+b} \left(\frac{\sigma_{pj}}{d_{pj}} \partial\text{strength}_{pj}
+        - \kappa_{pj} \left(C_p \sum_{a \in j} u_{1,p,a} |u_{1,p,a}|^3 \partial u_{1,p,a}
+        + A_{pj} \sum_c u_{2,p,c} |u_{2,p,c}|^3 \partial u_{2,p,c}\right)\right),
+
+    :math:`\kappa_{pj} = c_{pj} / s_{pj}` where the floor passes the norm's derivative (as
+    :class:`models._nru_factored._FactoredUpdate`), else 0. So the memory rows of ``J`` are
+    combinations of ``2 q + 2 r`` rows (:math:`Q` and the ``u_2`` rows of the heads' weights
+    ``A``) carried through :math:`D [W_{hh}\; W_{hm}]`, in place of ``m`` rows of
+    :math:`G A`.
+    """
+    k, r, m, H = model.heads, model.rank, model.memory_size, model.hidden_size
+    B, S, q = out.shape[0], model.state_size, m // r
+    u = out[:, 2 * k :].reshape(B, 2, 2, r)
+    u1, u2 = u[:, :, 0], u[:, :, 1]
+    cube, A_sum, C_sum, s = _factor_sums(u, k)
+    n = _root5(s)
+    d = n.clamp_min(_EPS)
+    c = (out[:, : 2 * k] * signs).reshape(B, 2, k) / d  # (B, 2, k)
+    y = torch.matmul(c.unsqueeze(2), u1.reshape(B, 2, k, q)).squeeze(2)  # (B, 2, q)
+    passes = (n >= _EPS) & (s < math.inf)
+    kappa = torch.where(passes, c / torch.where(passes, s, 1.0), 0.0)
+    wu = u * cube  # u |u|^3
+    A_s = A[: 2 * k].view(2, k, -1)
+    A_u = A[2 * k :].view(2, 2, r, -1)  # (write/erase, factor, index, H + m)
+    A_u1, A_u2 = A_u[:, 0], A_u[:, 1]
+    # rank-one rows R_pj: strength, norm through u1 (row j's entries) and through u2
+    X1 = torch.matmul(wu[:, :, 0].reshape(B, 2, k, 1, q), A_u1.reshape(2, k, q, -1)).squeeze(
+        3
+    )  # (B, 2, k, H + m)
+    X2 = torch.matmul(wu[:, :, 1].unsqueeze(2), A_u2)  # (B, 2, 1, H + m)
+    R = (signs.view(2, k) / d).unsqueeze(3) * A_s - (kappa * C_sum).unsqueeze(3) * X1
+    R -= (kappa * A_sum).unsqueeze(3) * X2
+    # Q_pb = sum_j c_pj A_u1[jq + b] + u1[jq + b] R_pj, and the u2 rows of A
+    Q = torch.empty(B, 2 * (q + r), A.shape[1], dtype=out.dtype, device=out.device)
+    Qp = Q[:, : 2 * q].view(B, 2, q, -1)
+    torch.matmul(u1.reshape(B, 2, k, q).mT, R, out=Qp)
+    Qp += torch.matmul(c.transpose(0, 1), A_u1.reshape(2, k, -1)).view(2, B, q, -1).transpose(0, 1)
+    Q[:, 2 * q :] = A_u2.reshape(2 * r, -1)
+    QD = Q[:, :, :H] * D[:, None, :]
+    rows = 2 * (q + r)
+    T = (QD.reshape(B * rows, H) @ W_h).view(B, rows, S)
+    T[:, :, H:] += Q[:, :, H:]
+    _combine(T, u2, y, J[:, H:])
+    J[:, H:, H:].diagonal(dim1=1, dim2=2).add_(1.0)
+    if not inputs:
+        return J, None
+    Fin = model.input_size
+    J_x = J.new_empty(B, S, Fin)
+    torch.mul(D[:, :, None], Wx, out=J_x[:, :H])
+    _combine((QD.reshape(B * rows, H) @ Wx).view(B, rows, Fin), u2, y, J_x[:, H:])
+    return J, J_x
+
+
+def _combine(T: torch.Tensor, u2: torch.Tensor, y: torch.Tensor, out: torch.Tensor) -> None:
+    """Write the memory rows ``sum_p u2[p, c] T[p, b] + y[p, b] T[2 q + p r + c]`` to ``out``."""
+    B, _, r = u2.shape
+    q, N = y.shape[2], T.shape[2]
+    T2 = T[:, : 2 * q].view(B, 2, q, 1, N)
+    T3 = T[:, 2 * q :].view(B, 2, 1, r, N)
+    rows = out.view(B, q, r, N)
+    torch.mul(u2[:, 0, None, :, None], T2[:, 0], out=rows)
+    rows.addcmul_(u2[:, 1, None, :, None], T2[:, 1])
+    rows.addcmul_(y[:, 0, :, None, None], T3[:, 0])
+    rows.addcmul_(y[:, 1, :, None, None], T3[:, 1])
 
 
 def _rank(m: int, k: int) -> int:

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import models
-from models.nru import _EPS, _memory_sensitivity
+from models.nru import _EPS, _factored_jacobians, _memory_sensitivity
 
 F_IN, H, B = 3, 6, 4
 
@@ -165,19 +165,11 @@ def _update_reference(model, mem, out, signs):
     ).detach()
 
 
-@pytest.mark.parametrize("use_relu", [False, True], ids=["linear-heads", "relu-heads"])
-def test_norm_floor_one_sided_derivative(use_relu):
-    """A direction whose L5 norm is exactly eps, and 1e-9 relatively below and above it.
-
-    At equality autograd's clamp passes the norm's derivative; the analytic sensitivity does the
-    same: it is continuous from above there and jumps to the floored ``I / eps`` below.
-    """
-    model = _model(16, 4, use_relu)
+def _floor_outs(model) -> dict[str, torch.Tensor]:
+    """Heads' outputs ``(1, 2k + 4r)``: first write direction of L5 norm eps, and near it."""
     k, r, m = model.heads, model.rank, model.memory_size
-    signs = model._cell_weights()[5]
     g = torch.Generator().manual_seed(7)
     base = torch.randn(1, 2 * k + 4 * r, generator=g, dtype=torch.float64)
-    mem = torch.randn(1, m, generator=g, dtype=torch.float64)
     u = base[:, 2 * k :].view(1, 2, 2, r)
     u[0, 0].abs_()  # write head: positive factors, so its directions survive relu-heads
 
@@ -198,13 +190,72 @@ def test_norm_floor_one_sided_derivative(use_relu):
             break
         scale = math.nextafter(scale, math.inf if value < _EPS else -math.inf)
     assert norm_of_row0(with_scale(scale)) == _EPS
-    G = {}
+    outs = {}
     for where, factor in (("at", 1.0), ("below", 1 - 1e-9), ("above", 1 + 1e-9)):
-        out = with_scale(scale * factor)
-        assert (norm_of_row0(out) < _EPS) == (where == "below")
+        outs[where] = with_scale(scale * factor)
+        assert (norm_of_row0(outs[where]) < _EPS) == (where == "below")
+    return outs
+
+
+@pytest.mark.parametrize("use_relu", [False, True], ids=["linear-heads", "relu-heads"])
+def test_norm_floor_one_sided_derivative(use_relu):
+    """A direction whose L5 norm is exactly eps, and 1e-9 relatively below and above it.
+
+    At equality autograd's clamp passes the norm's derivative; the analytic sensitivity does the
+    same: it is continuous from above there and jumps to the floored ``I / eps`` below.
+    """
+    model = _model(16, 4, use_relu)
+    signs = model._cell_weights()[5]
+    mem = torch.randn(
+        1, model.memory_size, generator=torch.Generator().manual_seed(8), dtype=torch.float64
+    )
+    outs = _floor_outs(model)
+    G = {}
+    for where, out in outs.items():
         G[where] = _memory_sensitivity(model, out, signs)[0]
         ref = _update_reference(model, mem, out, signs)
         assert float((G[where] - ref).norm() / ref.norm()) < 1e-10, where
         assert float(G[where].abs().max()) > 1e6  # the derivative is of order 1 / eps
     assert float((G["above"] - G["at"]).norm() / G["at"].norm()) < 1e-6
     assert float((G["below"] - G["at"]).norm() / G["at"].norm()) > 0.1
+
+
+@pytest.mark.parametrize(
+    ("memory_size", "heads"), [(64, 4), (4, 1)], ids=["benchmark-layout", "one-head-q2"]
+)
+def test_factored_route_matches_jacrev(memory_size, heads):
+    """The factored memory rows (``r`` divides ``m``) on more layouts, inputs included."""
+    model = _model(memory_size, heads, False)
+    assert model.memory_size % model.rank == 0
+    with torch.no_grad():
+        state, x = _point(model, seed=4)
+        J, J_x = model.step_jacobian(state, x), model.input_jacobian(state, x)
+    J_ref, Jx_ref = _jacrev(model, state, x)
+    assert _rel_per_sample(J, J_ref) < 1e-10
+    assert _rel_per_sample(J_x, Jx_ref) < 1e-10
+
+
+def test_factored_route_matches_dense_route_at_the_norm_floor():
+    """Memory rows from the factored route equal ``G A`` carried densely, at and around eps.
+
+    The floor's one-sided derivative (passes at equality, blocked below) must be the same in
+    both routes; the derivative there is of order ``1 / eps``.
+    """
+    model = _model(16, 4, False)
+    Wx, _, Whm, W_heads, _, signs = model._cell_weights()
+    W_h, A = Whm.t().detach(), W_heads.t().detach()
+    S, m = model.state_size, model.memory_size
+    D = (torch.arange(H) % 3 != 0).to(torch.float64)[None]  # some hidden units at relu's 0
+    rows = {}
+    for where, out in _floor_outs(model).items():
+        with torch.no_grad():
+            J = torch.zeros(1, S, S, dtype=torch.float64)
+            J, _ = _factored_jacobians(model, out, signs, A, D, W_h, Wx, J, inputs=False)
+            GA = _memory_sensitivity(model, out, signs) @ A
+        dense = (GA[:, :, :H] * D[:, None]) @ W_h
+        dense[:, :, H:] += GA[:, :, H:] + torch.eye(m, dtype=torch.float64)
+        assert float((J[:, H:] - dense).norm() / dense.norm()) < 1e-10, where
+        assert float(J[:, H:].abs().max()) > 1e6
+        rows[where] = J[0, H:]
+    assert float((rows["above"] - rows["at"]).norm() / rows["at"].norm()) < 1e-6
+    assert float((rows["below"] - rows["at"]).norm() / rows["at"].norm()) > 0.1
