@@ -355,7 +355,7 @@ def _nru_jacobians(
     a = torch.addmm(torch.addmm(bias, x_t, Wx.t()), torch.cat([h, mem], dim=1), Whm)
     D = _slope(a, "relu", None)
     out = torch.addmm(b_heads, torch.cat([F.relu(a), mem], dim=1), W_heads)
-    W_h = Whm.t()  # (H, S): [W_hh W_hm]
+    W_h = Whm.t().contiguous()  # (H, S): [W_hh W_hm], contiguous for the row scalings
     B, m, S = state.shape[0], model.memory_size, model.state_size
     J = state.new_empty(B, S, S)
     torch.mul(D[:, :, None], W_h, out=J[:, :H])
@@ -426,16 +426,17 @@ def _factored_jacobians(
     X2 = torch.matmul(wu[:, :, 1].unsqueeze(2), A_u2)  # (B, 2, 1, H + m)
     R = (signs.view(2, k) / d).unsqueeze(3) * A_s - (kappa * C_sum).unsqueeze(3) * X1
     R -= (kappa * A_sum).unsqueeze(3) * X2
-    # Q_pb = sum_j c_pj A_u1[jq + b] + u1[jq + b] R_pj, and the u2 rows of A
-    Q = torch.empty(B, 2 * (q + r), A.shape[1], dtype=out.dtype, device=out.device)
-    Qp = Q[:, : 2 * q].view(B, 2, q, -1)
-    torch.matmul(u1.reshape(B, 2, k, q).mT, R, out=Qp)
+    # Q_pb = sum_j c_pj A_u1[jq + b] + u1[jq + b] R_pj (Qp), and the u2 rows of A (Q2)
+    Qp = torch.matmul(u1.reshape(B, 2, k, q).mT, R)  # (B, 2, q, H + m)
     Qp += torch.matmul(c.transpose(0, 1), A_u1.reshape(2, k, -1)).view(2, B, q, -1).transpose(0, 1)
-    Q[:, 2 * q :] = A_u2.reshape(2 * r, -1)
-    QD = Q[:, :, :H] * D[:, None, :]
+    Qp, Q2 = Qp.view(B, 2 * q, -1), A_u2.reshape(2 * r, -1)
     rows = 2 * (q + r)
+    QD = out.new_empty(B, rows, H)
+    torch.mul(Qp[:, :, :H], D[:, None, :], out=QD[:, : 2 * q])
+    torch.mul(Q2[:, :H], D[:, None, :], out=QD[:, 2 * q :])
     T = (QD.reshape(B * rows, H) @ W_h).view(B, rows, S)
-    T[:, :, H:] += Q[:, :, H:]
+    T[:, : 2 * q, H:] += Qp[:, :, H:]
+    T[:, 2 * q :, H:] += Q2[:, H:]
     _combine(T, u2, y, J[:, H:])
     J[:, H:, H:].diagonal(dim1=1, dim2=2).add_(1.0)
     if not inputs:
