@@ -344,7 +344,9 @@ def _nru_jacobians(
         + [0\; A_m]\right),
 
     :math:`D = \operatorname{diag}(\operatorname{relu}'(a))` (0 at :math:`a = 0`, as autograd)
-    and :math:`G = \partial \delta m / \partial o` from :func:`_memory_sensitivity`. The input
+    and :math:`G = \partial \delta m / \partial o` from :func:`_memory_sensitivity` (when
+    :func:`_factored` holds, :func:`_factored_jacobians` forms the memory rows without
+    :math:`G`). The input
     Jacobian has :math:`W_x` in place of :math:`[W_{hh}\; W_{hm}]` and no :math:`[0\; I]`,
     :math:`[0\; A_m]` terms.
     """
@@ -387,9 +389,11 @@ def _factored_jacobians(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     r"""Finish :func:`_nru_jacobians` (``J``'s hidden rows filled) when :func:`_factored` holds.
 
-    Per head :math:`p` the update is :math:`m'_{bc} = m_{bc} + \sum_p y_{p,b} u_{2,p,c}`
-    (memory as ``(q, r)``, :math:`q = m / r`, :math:`y_{p,b} = \sum_j c_{pj} u_{1,p,jq+b}`,
-    :math:`c_{pj} = w_{pj} / \max(n_{pj}, \epsilon)`, :math:`n_{pj}^5 = s_{pj} = A_{pj} C_p`
+    Over the write and erase heads :math:`p` the update is
+    :math:`m'_{bc} = m_{bc} + \sum_p y_{p,b} u_{2,p,c}` (memory as ``(q, r)``, :math:`q = m / r`,
+    :math:`y_{p,b} = \sum_j c_{pj} u_{1,p,jq+b}`,
+    :math:`c_{pj} = w_{pj} / d_{pj}`, :math:`d_{pj} = \max(n_{pj}, \epsilon)`,
+    :math:`n_{pj}^5 = s_{pj} = A_{pj} C_p`
     as in :func:`models._nru_factored._factored_update`). Its derivative in the heads'
     outputs is :math:`\sum_p u_{2,p,c}\, Q_{p,b} + y_{p,b}\, \partial u_{2,p,c}`, with
 
