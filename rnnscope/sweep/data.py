@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnscope.files import atomic_write_bytes
+from rnnscope.sweep.plan import _canonical
 
 if TYPE_CHECKING:
     from models.tasks import TaskData
@@ -78,8 +79,7 @@ def task_data_path(
     """
     if task not in _DATASET_TASKS:
         return None
-    canonical = json.dumps(_settings(task, params), sort_keys=True, separators=(",", ":"))
-    key = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    key = hashlib.sha256(_canonical(_settings(task, params)).encode()).hexdigest()[:16]
     return Path(root) / DATA_FOLDER / f"{task}-{key}.npz"
 
 
