@@ -129,6 +129,20 @@ def _times(J: NDArray[Any] | RowScaled, Q: NDArray[Any]) -> NDArray[Any]:
     return J @ Q
 
 
+def _zero_rows_last(zero: NDArray[np.bool_]) -> NDArray[np.intp] | None:
+    """Row order that puts the rows flagged in ``zero`` ``(S,)`` last, or ``None`` if none is.
+
+    Householder QR keeps an exactly zero row zero only if no reflector mixes it with the
+    others: at the bottom it does (every reflector built from the rows above is zero there),
+    so the diagonal of ``R`` that a rank-deficient product leaves is exactly zero, as in exact
+    arithmetic; in place, rounding leaves about ``eps ||A||`` there, which would turn the
+    exponent ``-inf`` of a singular step into a finite number near ``log eps``.
+    """
+    if not zero.any():
+        return None
+    return np.argsort(zero, kind="stable")
+
+
 class _ExplicitFrames:
     """Explicit frames ``(B, S, k)`` re-orthonormalised by ``numpy.linalg.qr`` on the stack.
 
@@ -153,7 +167,15 @@ class _ExplicitFrames:
         With ``estimate``, :attr:`condition` ``(B,)`` is set to the 1-norm condition number of
         each ``R`` (that of the product the frame went through since the last factorisation).
         """
-        self.Q, R = np.linalg.qr(self.A)
+        orders = [_zero_rows_last(z) for z in ~self.A.any(axis=2)]
+        if any(o is not None for o in orders):  # exactly zero rows: factor them last
+            S = self.A.shape[1]
+            order = np.stack([np.arange(S) if o is None else o for o in orders])[:, :, None]
+            Q, R = np.linalg.qr(np.take_along_axis(self.A, order, axis=1))
+            self.Q = np.empty_like(Q)
+            np.put_along_axis(self.Q, order, Q, axis=1)
+        else:
+            self.Q, R = np.linalg.qr(self.A)
         self.A, self.pending = self.Q, 0
         with np.errstate(divide="ignore"):
             logs = np.log(np.abs(np.diagonal(R, axis1=1, axis2=2)))
@@ -176,6 +198,10 @@ class _ExplicitFrames:
 
 
 _BLOCK = 32  # block size of LAPACK's compact-WY Householder QR (dgeqrt)
+# frames at least this wide are factored by dgeqrt, whose recursive panels beat dgeqrf's
+# unblocked code below its crossover (128 x 128: 0.16 ms against 0.22 ms, 1 thread); narrower
+# ones by dgeqrf, which is faster there (128 x 10: 3 us against 6 us)
+_RECURSIVE_FROM = 64
 
 
 class _FullFrames:
@@ -191,6 +217,7 @@ class _FullFrames:
 
     def __init__(self, Q: NDArray[np.float64]) -> None:
         self.factors: list[tuple[NDArray[np.float64], NDArray[np.float64]]] | None = None
+        self.orders: list[NDArray[np.intp] | None] = []  # row order of each factored product
         self._start = Q
         self.X: NDArray[np.float64] | None = None
         self.pending = 0
@@ -207,6 +234,9 @@ class _FullFrames:
             M = np.asfortranarray(J.matrix) if scaled else None
             for b, (V, T) in enumerate(self.factors):
                 C = M if scaled else np.asfortranarray(J[b], dtype=np.float64)
+                order = self.orders[b]
+                if order is not None:  # Q_b = P^T Q'_b: J_b Q_b = J_b[:, order] Q'_b
+                    C = np.asfortranarray(C[:, order])
                 AQ, info = lapack.dgemqrt(V, T, C, side="R", trans="N")
                 if info != 0:  # pragma: no cover - LAPACK argument error
                     raise RuntimeError(f"LAPACK dgemqrt failed with info={info}")
@@ -229,20 +259,22 @@ class _FullFrames:
         """Factor the pending products; return ``log |R_ii|`` ``(B, S)`` (no estimate here)."""
         assert self.X is not None and not estimate
         factors = []
-        for X_b in self.X:
-            V, T, info = lapack.dgeqrt(self.block, X_b.T, overwrite_a=1)
+        orders = [_zero_rows_last(z) for z in ~self.X.any(axis=1)]
+        for X_b, order in zip(self.X, orders, strict=True):
+            A = X_b.T if order is None else np.asfortranarray(X_b.T[order])
+            V, T, info = lapack.dgeqrt(self.block, A, overwrite_a=1)
             if info != 0:  # pragma: no cover - LAPACK argument error
                 raise RuntimeError(f"LAPACK dgeqrt failed with info={info}")
             factors.append((V, T))
-        self.factors, self.X, self.pending = factors, None, 0
+        self.factors, self.orders, self.X, self.pending = factors, orders, None, 0
         with np.errstate(divide="ignore"):
             return np.log(np.abs(np.stack([np.diagonal(V) for V, _ in factors])))
 
     def checkpoint(self) -> Any:
-        return self.factors
+        return self.factors, self.orders
 
     def restore(self, saved: Any) -> None:
-        self.factors, self.X, self.pending = saved, None, 0
+        (self.factors, self.orders), self.X, self.pending = saved, None, 0
 
     def refine(self) -> NDArray[np.float64]:
         """Nothing to remove: the Householder factors are exactly orthogonal; zeros ``(B, S)``."""
@@ -256,7 +288,8 @@ class _SolvedFrames:
     ``X_b^T`` is ``A_b`` in Fortran order, and a :class:`RowScaled` step is one product
     ``X W^T`` for the whole batch). At a re-orthonormalisation LAPACK's ``dgeqrf`` gives ``R``
     and a triangular solve (``dtrsm``, in place) gives :math:`F = A R^{-1}`, half the cost of
-    forming ``Q``. ``F`` is orthonormal only to about :math:`\varepsilon \kappa(R)`, but its
+    forming ``Q`` (frames of 64 columns or more are factored by ``dgeqrt``, narrower ones by
+    ``dgeqrf``). ``F`` is orthonormal only to about :math:`\varepsilon \kappa(R)`, but its
     departure is triangular to first order (:math:`F = Q T`, ``T`` upper triangular): the next
     factorisation of :math:`A' F` has the factor :math:`R' T`, so the diagonals of ``T``
     cancel between consecutive factors and only that of the last frame is left over, which
@@ -290,24 +323,37 @@ class _SolvedFrames:
         :attr:`condition` ``(B,)`` is set to LAPACK's estimate (``dtrcon``) of the 1-norm
         condition number of each ``R``, that of the product since the last factorisation.
         """
-        B, k, _ = self.X.shape
+        B, k, S = self.X.shape
+        recursive = k >= _RECURSIVE_FROM
         logs = np.empty((B, k))
         condition = np.empty(B)
+        orders = [_zero_rows_last(z) for z in ~self.X.any(axis=1)]
         for b in range(B):
             A = self.X[b].T  # (S, k), Fortran order, a view of the frame
-            qr, tau, _, info = lapack.dgeqrf(A)
+            order = orders[b]
+            if order is not None:  # exactly zero rows, factored last: R is exactly singular
+                A = np.asfortranarray(A[order])
+            if recursive:
+                qr, tau, info = lapack.dgeqrt(min(_BLOCK, k), A)
+            else:
+                qr, tau, _, info = lapack.dgeqrf(A)
             if info != 0:  # pragma: no cover - LAPACK argument error
-                raise RuntimeError(f"LAPACK dgeqrf failed with info={info}")
+                raise RuntimeError(f"LAPACK QR failed with info={info}")
             with np.errstate(divide="ignore"):
                 logs[b] = np.log(np.abs(np.diagonal(qr)))
             rcond, _ = lapack.dtrcon(qr[:k], norm="1", uplo="U", diag="N")
             condition[b] = 1.0 / rcond if rcond > 0 and np.isfinite(logs[b]).all() else np.inf
             if condition[b] <= GROWTH_LIMIT:
                 Q = blas.dtrsm(1.0, qr[:k], A, side=1, lower=0, overwrite_b=1)
+            elif recursive:
+                Q, info = lapack.dgemqrt(qr, tau, np.eye(S, k, order="F"), side="L", trans="N")
+                self.formed += 1
             else:
                 Q, _, info = lapack.dorgqr(qr, tau)
                 self.formed += 1
-            if not np.shares_memory(Q, self.X):
+            if order is not None:  # A = P^T Q' R: the frame is Q' with the rows put back
+                self.X[b][:, order] = Q.T
+            elif not np.shares_memory(Q, self.X):
                 self.X[b] = Q.T
         self.condition = condition
         self.pending = 0

@@ -9,6 +9,7 @@ differentiated by autograd.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -145,27 +146,42 @@ def test_float32_sequence_is_as_accurate_as_the_directions_formed():
     """The demo's configuration in float32 over a sequence, against the float64 reference.
 
     Both float32 formulations are within rounding of the float64 logits and gradients (inputs
-    and every weight), and the factored one is no further from them than the formed one.
+    and every weight), and the factored one is no further from them than the formed one
+    over eight seeded models (one model's ratio varies from 0.1 to 6 with the CPU's rounding,
+    their geometric mean stays near 1).
     """
-    x = torch.randn(8, 30, 1, generator=torch.Generator().manual_seed(2))
-    results = []
-    for formed, dtype in ((True, torch.float64), (True, torch.float32), (False, torch.float32)):
-        m = models.build(
-            "nru", input_size=1, hidden_size=16, output_size=3, seed=0, memory_size=16, heads=4
-        ).to(dtype)
-        if formed:
-            m._memory_update = lambda mem, out, signs, m=m: _reference(m, mem, out, signs)
-        xr = x.to(dtype).clone().requires_grad_()
-        y = m(xr)
-        y.square().sum().backward()
-        flat = [y.detach(), xr.grad] + [p.grad for p in m.parameters()]
-        results.append(torch.cat([t.reshape(-1).double() for t in flat]))
-    exact, formed32, factored32 = results
-    scale = float(exact.abs().max())
-    err_formed = float((formed32 - exact).abs().max())
-    err_factored = float((factored32 - exact).abs().max())
-    assert err_factored < 1e-5 * scale
-    assert err_factored < 4 * err_formed + 1e-7 * scale
+    errors = []
+    for seed in range(8):
+        x = torch.randn(8, 30, 1, generator=torch.Generator().manual_seed(seed + 2))
+        results = []
+        for formed, dtype in ((True, torch.float64), (True, torch.float32), (False, torch.float32)):
+            m = models.build(
+                "nru",
+                input_size=1,
+                hidden_size=16,
+                output_size=3,
+                seed=seed,
+                memory_size=16,
+                heads=4,
+            ).to(dtype)
+            if formed:
+                m._memory_update = lambda mem, out, signs, m=m: _reference(m, mem, out, signs)
+            xr = x.to(dtype).clone().requires_grad_()
+            y = m(xr)
+            y.square().sum().backward()
+            flat = [y.detach(), xr.grad] + [p.grad for p in m.parameters()]
+            results.append(torch.cat([t.reshape(-1).double() for t in flat]))
+        exact, formed32, factored32 = results
+        scale = float(exact.abs().max())
+        errors.append(
+            (
+                float((formed32 - exact).abs().max()) / scale,
+                float((factored32 - exact).abs().max()) / scale,
+            )
+        )
+    formed, factored = (np.array(e) for e in zip(*errors, strict=True))
+    assert np.median(factored) < 1e-5 and factored.max() < 1e-4
+    assert np.exp(np.log(factored / formed).mean()) < 2  # geometric mean of the ratios
 
 
 def test_second_derivatives_match_the_directions_formed():

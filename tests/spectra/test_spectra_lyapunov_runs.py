@@ -105,6 +105,33 @@ def test_singular_steps_inside_runs_give_minus_infinity():
     )
 
 
+@pytest.mark.parametrize("S", [5, 17, 64, 130])
+@pytest.mark.parametrize("every", [1, "auto", "complex"])
+def test_a_dead_unit_anywhere_gives_exactly_minus_infinity(S, every):
+    """Zero rows are factored last, so R is exactly singular wherever the unit sits.
+
+    In place, Householder QR mixes a zero row into the others and leaves about ``eps`` on the
+    diagonal (an exponent near ``log(eps) / T`` instead of ``-inf``), depending on the BLAS.
+    """
+    rng = np.random.default_rng(S)
+    W = rng.standard_normal((S, S)) / np.sqrt(S)
+    scales = rng.uniform(0.5, 1.0, (40, 3, S))
+    dead = rng.integers(0, S, size=3)  # one unit per sequence, at every step
+    scales[:, np.arange(3), dead] = 0.0
+    scales[::3, 2, :] = rng.uniform(0.5, 1.0, (14, S))  # sequence 2: alive on some steps
+    if every == "complex":
+        steps = [(d[:, :, None] * W).astype(complex) for d in scales]
+        result = spectra.lyapunov(steps)
+    else:
+        result = spectra.lyapunov([spectra.RowScaled(d, W) for d in scales], every=every)
+    assert (result.per_sequence[:, -1] == -np.inf).all()
+    assert np.isfinite(result.per_sequence[:, :-1]).all()
+    reference = spectra.lyapunov([spectra.RowScaled(d, W) for d in scales])
+    np.testing.assert_allclose(
+        result.per_sequence[:, :-1], reference.per_sequence[:, :-1], rtol=0, atol=1e-11
+    )
+
+
 def test_solved_frames_are_orthonormal_after_a_run():
     """Q = A R^{-1} on a conditioned run: orthonormal to rounding times the growth."""
     rng = np.random.default_rng(6)
