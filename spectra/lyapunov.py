@@ -220,7 +220,8 @@ def lyapunov(
     A Jacobian with an exactly zero row (a dead ReLU unit, for instance) gives an exponent of
     ``-inf``, which is exact: zero rows are factored last, where Householder QR keeps them
     zero whatever the BLAS. A singular Jacobian without a zero row gives a finite exponent of
-    about :math:`\log(\varepsilon) / T` per singular step instead. The exponents summed over ``k = S`` equal the mean of :math:`\log|\det J_t|`.
+    about :math:`\log(\varepsilon) / T` per singular step instead. The exponents summed
+    over ``k = S`` equal the mean of :math:`\log|\det J_t|`.
 
     Examples
     --------
