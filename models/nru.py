@@ -410,37 +410,41 @@ def _factored_jacobians(
     """
     k, r, m, H = model.heads, model.rank, model.memory_size, model.hidden_size
     B, S, q = out.shape[0], model.state_size, m // r
+    N = A.shape[1]  # H + m
     u = out[:, 2 * k :].reshape(B, 2, 2, r)
-    u1, u2 = u[:, :, 0], u[:, :, 1]
+    u1, u2 = u[:, :, 0].reshape(B, 2, k, q), u[:, :, 1]
     cube, A_sum, C_sum, s = _factor_sums(u, k)
-    n = _root5(s)
+    n = s.pow(0.2)  # as _root5 (s >= 0), no derivative wanted here
     d = n.clamp_min(_EPS)
     c = (out[:, : 2 * k] * signs).reshape(B, 2, k) / d  # (B, 2, k)
-    y = torch.matmul(c.unsqueeze(2), u1.reshape(B, 2, k, q)).squeeze(2)  # (B, 2, q)
+    y = (c.unsqueeze(3) * u1).sum(2)  # (B, 2, q)
     passes = (n >= _EPS) & (s < math.inf)
-    kappa = torch.where(passes, c / torch.where(passes, s, 1.0), 0.0)
+    nkappa = torch.where(passes, c / torch.where(passes, s, 1.0), 0.0).neg_()  # -kappa
     wu = u * cube  # u |u|^3
-    A_s = A[: 2 * k].view(2, k, -1)
-    A_u = A[2 * k :].view(2, 2, r, -1)  # (write/erase, factor, index, H + m)
-    A_u1, A_u2 = A_u[:, 0], A_u[:, 1]
-    # rank-one rows R_pj: strength, norm through u1 (row j's entries) and through u2
-    X1 = torch.matmul(wu[:, :, 0].reshape(B, 2, k, 1, q), A_u1.reshape(2, k, q, -1)).squeeze(
-        3
-    )  # (B, 2, k, H + m)
-    X2 = torch.matmul(wu[:, :, 1].unsqueeze(2), A_u2)  # (B, 2, 1, H + m)
-    R = (signs.view(2, k) / d).unsqueeze(3) * A_s - (kappa * C_sum).unsqueeze(3) * X1
-    R -= (kappa * A_sum).unsqueeze(3) * X2
-    # Q_pb = sum_j c_pj A_u1[jq + b] + u1[jq + b] R_pj (Qp), and the u2 rows of A (Q2)
-    Qp = torch.matmul(u1.reshape(B, 2, k, q).mT, R)  # (B, 2, q, H + m)
-    Qp += torch.matmul(c.transpose(0, 1), A_u1.reshape(2, k, -1)).view(2, B, q, -1).transpose(0, 1)
-    Qp, Q2 = Qp.view(B, 2 * q, -1), A_u2.reshape(2 * r, -1)
-    rows = 2 * (q + r)
-    QD = out.new_empty(B, rows, H)
-    torch.mul(Qp[:, :, :H], D[:, None, :], out=QD[:, : 2 * q])
-    torch.mul(Q2[:, :H], D[:, None, :], out=QD[:, 2 * q :])
-    T = (QD.reshape(B * rows, H) @ W_h).view(B, rows, S)
-    T[:, : 2 * q, H:] += Qp[:, :, H:]
-    T[:, 2 * q :, H:] += Q2[:, H:]
+    # Q_pb as coefficients K of head p's weight rows [strengths; u1; u2] (k + 2r), laid out
+    # (head, batch, b, row) for one product per head
+    K = out.new_empty(2, B, q, k + 2 * r)
+    Kb = K.transpose(0, 1)  # (B, 2, q, k + 2r)
+    torch.mul(u1.mT, (signs.view(2, k) / d).unsqueeze(2), out=Kb[..., :k])
+    # u1 rows: c_pj at (b, jq + b), less kappa_pj C_p u1[jq + b] u1[jq + b'] |.|^3 at (b, jq + b')
+    K1 = Kb[..., k : k + r].unflatten(3, (k, q))  # (B, 2, q, k, q)
+    ut = u1 * (nkappa * C_sum).unsqueeze(3)  # (B, 2, k, q)
+    torch.mul(ut.mT.unsqueeze(4), wu[:, :, 0].reshape(B, 2, 1, k, q), out=K1)
+    K1.diagonal(dim1=2, dim2=4).add_(c.unsqueeze(3))
+    # u2 rows: less sum_j kappa_pj A_pj u1[jq + b] times u2 |u2|^3
+    z = (u1 * (nkappa * A_sum).unsqueeze(3)).sum(2, keepdim=True)  # (B, 2, 1, q)
+    torch.mul(z.mT, wu[:, :, 1].unsqueeze(2), out=Kb[..., k + r :])
+    A_heads = torch.cat([A[: 2 * k].view(2, k, N), A[2 * k :].view(2, 2 * r, N)], dim=1)
+    Qp = torch.bmm(K.view(2, B * q, k + 2 * r), A_heads)  # (2, B q, H + m)
+    A_u2 = A[2 * k :].view(2, 2, r, N)[:, 1]  # (2, r, H + m): the u2 rows of A
+    # rows carried through D [W_hh W_hm]: Q as (head, batch, b), then the u2 rows per batch
+    n2 = 2 * B * q
+    QD = out.new_empty(n2 + 2 * B * r, H)
+    torch.mul(Qp[..., :H].view(2, B, q, H), D[:, None, :], out=QD[:n2].view(2, B, q, H))
+    torch.mul(A_u2[..., :H], D[:, None, None, :], out=QD[n2:].view(B, 2, r, H))
+    T = QD @ W_h
+    T[:n2, H:] += Qp.view(n2, N)[:, H:]
+    T[n2:].view(B, 2, r, S)[..., H:] += A_u2[..., H:]
     _combine(T, u2, y, J[:, H:])
     J[:, H:, H:].diagonal(dim1=1, dim2=2).add_(1.0)
     if not inputs:
@@ -448,21 +452,25 @@ def _factored_jacobians(
     Fin = model.input_size
     J_x = J.new_empty(B, S, Fin)
     torch.mul(D[:, :, None], Wx, out=J_x[:, :H])
-    _combine((QD.reshape(B * rows, H) @ Wx).view(B, rows, Fin), u2, y, J_x[:, H:])
+    _combine(QD @ Wx, u2, y, J_x[:, H:])
     return J, J_x
 
 
 def _combine(T: torch.Tensor, u2: torch.Tensor, y: torch.Tensor, out: torch.Tensor) -> None:
-    """Write the memory rows ``sum_p u2[p, c] T[p, b] + y[p, b] T[2 q + p r + c]`` to ``out``."""
+    """Write the memory rows ``sum_p u2[p, c] T2[p, b] + y[p, b] T3[p, c]`` to ``out``.
+
+    ``T`` ``(2 B q + 2 B r, N)`` holds the rows ``T2`` ordered (head, batch, b), then the rows
+    ``T3`` ordered (batch, head, c); ``out`` is ``(B, m, N)`` with memory entry ``b r + c``.
+    """
     B, _, r = u2.shape
-    q, N = y.shape[2], T.shape[2]
-    T2 = T[:, : 2 * q].view(B, 2, q, 1, N)
-    T3 = T[:, 2 * q :].view(B, 2, 1, r, N)
+    q, N = y.shape[2], T.shape[1]
+    n2 = 2 * B * q
+    # the y part, one product per batch row, writes every entry; then the u2 part
+    torch.bmm(y.mT, T[n2:].view(B, 2, r * N), out=out.view(B, q, r * N))
+    T2 = T[:n2].view(2, B, q, 1, N)
     rows = out.view(B, q, r, N)
-    torch.mul(u2[:, 0, None, :, None], T2[:, 0], out=rows)
-    rows.addcmul_(u2[:, 1, None, :, None], T2[:, 1])
-    rows.addcmul_(y[:, 0, :, None, None], T3[:, 0])
-    rows.addcmul_(y[:, 1, :, None, None], T3[:, 1])
+    rows.addcmul_(u2[:, 0, None, :, None], T2[0])
+    rows.addcmul_(u2[:, 1, None, :, None], T2[1])
 
 
 def _rank(m: int, k: int) -> int:
