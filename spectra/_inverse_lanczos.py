@@ -183,8 +183,29 @@ class ResolventSolver:
         smallest singular value; the derivative of :math:`\sigma` along a direction
         :math:`\delta` is :math:`\mathrm{Re}(\delta w)`.
         """
-        sig, w = self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=True, estimate=False)
+        sig, w, _ = self._run(z, tol=tol, seed=seed, maxiter=maxiter, vectors=True, estimate=False)
         return sig, cast("NDArray[np.complex128]", w)
+
+    def sigma_slope_vectors(
+        self,
+        z: NDArray[np.complex128],
+        *,
+        tol: float,
+        seed: int = 0,
+        start: NDArray[np.complex128] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.complex128], NDArray[np.complex128]]:
+        r"""Return :math:`\sigma_{\min}(zI - T)`, :math:`w = u^H v` and `v` for 1-D points `z`.
+
+        `v` (one unit column per point) is the Ritz vector of the right singular vector for
+        the smallest singular value. `start`, one column per point, replaces the seeded start
+        vector of Lanczos: a singular vector of a nearby point converges in fewer steps. The
+        stopping rule is the same for any start vector, and a Ritz value never exceeds the
+        eigenvalue it approximates, so a value is never below the true one.
+        """
+        sig, w, V = self._run(
+            z, tol=tol, seed=seed, maxiter=None, vectors=True, estimate=False, start=start
+        )
+        return sig, cast("NDArray[np.complex128]", w), cast("NDArray[np.complex128]", V)
 
     # ------------------------------------------------------------------ drivers
     def _run(
@@ -196,11 +217,18 @@ class ResolventSolver:
         maxiter: int | None,
         vectors: bool,
         estimate: bool,
-    ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
+        start: NDArray[np.complex128] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None, NDArray[np.complex128] | None]:
         maxiter = MAXITER if maxiter is None else maxiter
         with _single_threaded_blas():
             return self._run_points(
-                z, tol=tol, seed=seed, maxiter=maxiter, vectors=vectors, estimate=estimate
+                z,
+                tol=tol,
+                seed=seed,
+                maxiter=maxiter,
+                vectors=vectors,
+                estimate=estimate,
+                start=start,
             )
 
     def _run_points(
@@ -212,24 +240,28 @@ class ResolventSolver:
         maxiter: int,
         vectors: bool,
         estimate: bool,
-    ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
+        start: NDArray[np.complex128] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None, NDArray[np.complex128] | None]:
         z = np.ascontiguousarray(z, dtype=np.complex128).ravel()
         G = z.size
+        n = self.n
         sig = np.zeros(G)
         w = np.zeros(G, dtype=np.complex128) if vectors else None
+        q0 = _start_vector(n, seed)
+        # a point whose value is set from the spectrum alone keeps its start vector
+        V = (q0[:, None] if start is None else start) * np.ones(G) if vectors else None
         if G == 0:
-            return sig, w
-        n = self.n
+            return sig, w, V
         if n < DENSE_MAX_N:
             for lo, hi in _chunks(G, max(1, CHUNK_BYTES // (16 * n * n * 3))):
-                s, ww = _dense(self.T, z[lo:hi], vectors)
+                s, ww, vv = _dense(self.T, z[lo:hi], vectors)
                 sig[lo:hi] = s
-                if w is not None:
+                if w is not None and V is not None:
                     w[lo:hi] = ww
-            return sig, w
+                    V[:, lo:hi] = vv
+            return sig, w, V
         per_point = 16 * n * (_ARRAYS_PER_CHUNK + (40 if vectors else 0))
         chunk = max(16, CHUNK_BYTES // per_point)
-        q0 = _start_vector(n, seed)
         for lo, hi in _chunks(G, chunk):
             zc = z[lo:hi]
             near = self._tree().query(np.column_stack([zc.real, zc.imag]), k=min(2, n))[0]
@@ -243,9 +275,9 @@ class ResolventSolver:
             strict = (near[live, 1] <= near[live, 0] * (1.0 + TIE)) & (
                 near[live, 0] <= self._diameter()
             )
-            s, ww = self._lanczos(
+            s, ww, vv = self._lanczos(
                 zc[live],
-                q0,
+                q0 if start is None else start[:, lo + live],
                 tol=tol,
                 maxiter=maxiter,
                 vectors=vectors,
@@ -255,9 +287,10 @@ class ResolventSolver:
             # Final check: sigma_min(zI - T) <= min_i |z - T_ii| holds exactly, while a Ritz
             # value below the top eigenvalue only ever makes sigma too large.
             sig[lo + live] = np.minimum(s, gap[live])
-            if w is not None and ww is not None:
+            if w is not None and ww is not None and V is not None and vv is not None:
                 w[lo + live] = ww
-        return sig, w
+                V[:, lo + live] = vv
+        return sig, w, V
 
     def _lanczos(
         self,
@@ -269,7 +302,8 @@ class ResolventSolver:
         vectors: bool,
         strict: NDArray[np.bool_],
         estimate: bool = False,
-    ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
+    ) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None, NDArray[np.complex128] | None]:
+        """Lanczos for all points at once; `q0` is one start vector, or one column per point."""
         n, G = self.n, z.size
         small = POINTWISE_MAX
         if G > small:
@@ -284,7 +318,11 @@ class ResolventSolver:
         # stored unnormalised: the true vector is the stored column times its scale.
         bufs = [np.empty(n * G, dtype=np.complex128) for _ in range(3)]
         Q = view(bufs[0], n, G)
-        Q[:] = q0[:, None]
+        if q0.ndim == 1:
+            Q[:] = q0[:, None]
+        else:
+            Q[:] = q0
+            Q /= np.linalg.norm(Q, axis=0)
         Qp = view(bufs[1], n, G)
         sQ = np.ones(G)
         sQp = np.zeros(G)
@@ -398,19 +436,20 @@ class ResolventSolver:
             pending &= ~usable
         act = act[pending]
         sigma = np.where(np.isfinite(theta_out), 1.0 / np.sqrt(theta_out), 0.0)
-        w_out = self._slopes(z, sigma, trace) if trace is not None else None
+        w_out, v_out = self._slopes(z, sigma, trace) if trace is not None else (None, None)
         if act.size:
             logger.debug("%d of %d points did not converge: dense SVD", act.size, G)
-            s, ww = _dense(self.T, z[act], vectors)
+            s, ww, vv = _dense(self.T, z[act], vectors)
             sigma[act] = s
-            if w_out is not None and ww is not None:
+            if w_out is not None and ww is not None and v_out is not None and vv is not None:
                 w_out[act] = ww
-        return sigma, w_out
+                v_out[:, act] = vv
+        return sigma, w_out, v_out
 
     def _slopes(
         self, z: NDArray[np.complex128], sigma: NDArray[np.float64], trace: _Trace
-    ) -> NDArray[np.complex128]:
-        """Ritz vectors from the stored Lanczos bases, then :math:`w = u^H v`."""
+    ) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+        """Ritz vectors `v` from the stored Lanczos bases, then :math:`w = u^H v`; ``(w, v)``."""
         G = z.size
         S = np.zeros((len(trace.history), G))
         for g in range(G):
@@ -431,7 +470,7 @@ class ResolventSolver:
         MV = z * V - self.T @ V  # (zI - T) v = sigma u
         with np.errstate(invalid="ignore", divide="ignore"):
             w = np.einsum("ij,ij->j", MV.conj(), V) / sigma
-        return np.where(np.isfinite(w), w, 0.0)
+        return np.where(np.isfinite(w), w, 0.0), V
 
 
 @lru_cache(maxsize=8)
@@ -450,16 +489,16 @@ def _chunks(total: int, size: int) -> list[tuple[int, int]]:
 
 def _dense(
     T: NDArray[np.complex128], z: NDArray[np.complex128], vectors: bool
-) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None]:
-    """Dense SVD of :math:`zI - T` for each point (stacked LAPACK calls)."""
+) -> tuple[NDArray[np.float64], NDArray[np.complex128] | None, NDArray[np.complex128] | None]:
+    """Dense SVD of :math:`zI - T` for each point: sigma, and with `vectors` w and v (columns)."""
     n = T.shape[0]
     M = np.empty((z.size, n, n), dtype=np.complex128)
     M[:] = -T
     idx = np.arange(n)
     M[:, idx, idx] += z[:, None]
     if not vectors:
-        return np.linalg.svd(M, compute_uv=False)[:, -1], None
+        return np.linalg.svd(M, compute_uv=False)[:, -1], None, None
     U, s, Vh = np.linalg.svd(M)
     u = U[:, :, -1]
     v = Vh[:, -1, :].conj()
-    return s[:, -1], np.einsum("gi,gi->g", u.conj(), v)
+    return s[:, -1], np.einsum("gi,gi->g", u.conj(), v), np.ascontiguousarray(v.T)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from spectra._certify import ComparisonNorm, arc_samples, uncovered
+from spectra._inverse_lanczos import _dense as dense_svd
+from spectra._inverse_lanczos import _start_vector as start_vector
 from spectra._radius_result import PseudospectralRadius
 from spectra._resolvent import Prepared
 
@@ -46,8 +49,14 @@ _CIRCLE_ROUNDS = 24
 _CIRCLE_POINTS = 6000
 #: Radii tried per eps before the certificate falls back to the norm bound.
 _CIRCLE_TRIES = 4
-#: Rounds of the local search in angle.
-_ANGLE_ROUNDS = 8
+#: Secant steps of the local search in angle.
+_ANGLE_ROUNDS = 12
+#: Newton steps on one ray of the angle search.
+_NEWTON_STEPS = 12
+#: A Newton step is moved by this times tol away from the side of the point it starts from.
+_CLOSE = 0.2
+#: Weight of the seeded start vector added to a singular vector reused as a Lanczos start.
+_WARM_MIX = 0.1
 #: Rounds of the whole search (a circle that finds a new witness starts another one).
 _OUTER_ROUNDS = 6
 #: Steps of the radial root finder.
@@ -334,59 +343,161 @@ class Search:
     def _refine(
         self, e: NDArray[np.float64], start: NDArray[np.complex128], outer: NDArray[np.float64]
     ) -> NDArray[np.complex128]:
-        """Move each inside point outward along its ray, then along the level in angle."""
+        """Move each inside point outward along its ray, then along the level in angle.
+
+        The crossing radius ``R(theta)`` of the level curve has the slope
+        ``R' = r Im(u w) / Re(u w)`` (``u = e^{i theta}``, ``w = u_min^H v_min``), so the local
+        maximum is a root of ``R'``: secant steps on it, each new ray solved by Newton steps
+        from the tangent prediction with the singular vector of the last crossing as Lanczos
+        start (see :meth:`_newton`).
+        """
+        k = e.size
         theta = np.angle(start)
         r0 = self._radial(e, theta, np.abs(start), outer)
         r0 = np.where(np.isfinite(r0), r0, np.abs(start))
+        _, w, vec = self.slope(r0 * np.exp(1j * theta))
+        cur_t, cur_r, cur_g = theta.copy(), r0.copy(), self._level_slope(theta, r0, w)
+        best_t, best_r = cur_t.copy(), cur_r.copy()
+        prev_t, prev_g = np.full(k, np.nan), np.full(k, np.nan)
         # first angular step: the size of the component seen from the origin
         step = np.clip(0.5 * (r0 - self.rho) / np.maximum(r0, 1e-300), 1e-6, np.pi / 16)
-        act = np.arange(e.size)
+        misses = np.zeros(k, dtype=np.int64)
+        act = np.flatnonzero(np.isfinite(cur_g))
         for _ in range(_ANGLE_ROUNDS):
             if act.size == 0:
                 break
-            th = theta[act]
-            d = step[act]
-            angles = np.concatenate([th - d, th + d])
-            ee = np.concatenate([e[act], e[act]])
-            guess = np.concatenate([r0[act], r0[act]])
-            # on a nearby ray the crossing is near r0: sample around it (see _near_offsets)
-            rr = self._near(
-                ee, angles, guess, np.concatenate([outer[act], outer[act]]), np.concatenate([d, d])
+            t, g = cur_t[act], cur_g[act]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                h = (g - prev_g[act]) / (t - prev_t[act])  # secant slope of R'
+            concave = np.isfinite(h) & (h < 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                secant = -g / h
+                gain = np.where(concave, 0.5 * g * secant, np.inf)
+            spacing = np.where(np.isfinite(prev_t[act]), np.abs(t - prev_t[act]), step[act])
+            sign = np.where(g >= 0, 1.0, -1.0)
+            delta = np.where(
+                concave,
+                np.clip(secant, -4.0 * spacing, 4.0 * spacing),
+                sign * np.where(np.isfinite(h), 2.0 * spacing, step[act]),
             )
-            left, right = rr[: act.size], rr[act.size :]
-            centre = r0[act]
-            best_side = np.where(left >= right, -1, 1)
-            side_value = np.maximum(left, right)
-            moved = side_value > centre * (1.0 + 0.1 * self.tol)
-            # parabola through the three values when the centre is the largest
-            with np.errstate(invalid="ignore", divide="ignore"):
-                curv = left - 2 * centre + right
-                shift = 0.5 * d * (left - right) / curv
-            parab = ~moved & np.isfinite(left) & np.isfinite(right) & (curv < 0)
-            shift = np.where(parab, np.clip(shift, -d, d), 0.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                gain = np.where(parab, -((right - left) ** 2) / (8.0 * curv), 0.0)
-            new_theta = np.where(moved, th + best_side * d, th + shift)
-            new_r = np.where(moved, side_value, centre)
-            if np.any(parab & (np.abs(shift) > 0)):
-                sel = np.flatnonzero(parab & (np.abs(shift) > 0))
-                rp = self._near(
-                    e[act[sel]], new_theta[sel], centre[sel], outer[act[sel]], np.abs(shift[sel])
+            delta = np.clip(delta, -np.pi / 8, np.pi / 8)
+            # stop where the predicted maximum is no higher than the best crossing found
+            stop = cur_r[act] + gain <= best_r[act] * (1.0 + 0.1 * self.tol)
+            stop |= np.abs(delta) < 1e-10
+            act, t, delta = act[~stop], t[~stop], delta[~stop]
+            if act.size == 0:
+                break
+            new_t = t + delta
+            guess = np.minimum(cur_r[act] + cur_g[act] * delta, outer[act])
+            rn, wn, vn = self._newton(e[act], new_t, guess, outer[act], vec[:, act])
+            lost = ~np.isfinite(rn)
+            if lost.any():  # no inside point near the prediction: sample around it
+                sel = np.flatnonzero(lost)
+                rs = self._near(
+                    e[act[sel]], new_t[sel], guess[sel], outer[act[sel]], np.abs(delta[sel])
                 )
-                better = rp > centre[sel]
-                new_r[sel] = np.where(better, rp, centre[sel])
-                new_theta[sel] = np.where(better, new_theta[sel], th[sel])
-            theta[act] = new_theta
-            r0[act] = new_r
-            lost = ~moved & ~parab  # a side ray missed the component: look closer
-            step[act] = np.where(
-                moved, 2 * d, np.where(lost, d / 8, np.maximum(np.abs(shift), d / 8))
-            )
-            step[act] = np.minimum(step[act], np.pi / 4)
-            small = ~moved & ~lost & (gain <= self.tol * centre)
-            small |= d < 1e-10
-            act = act[~small]
-        return r0 * np.exp(1j * theta)
+                found = np.isfinite(rs)
+                if found.any():
+                    fs = sel[found]
+                    _, wf, vf = self.slope(rs[found] * np.exp(1j * new_t[fs]))
+                    rn[fs], wn[fs], vn[:, fs] = rs[found], wf, vf
+                lost = ~np.isfinite(rn)
+            gn = self._level_slope(new_t, rn, wn)
+            ok = ~lost & np.isfinite(gn)
+            moved, missed = act[ok], act[~ok]
+            prev_t[moved], prev_g[moved] = cur_t[moved], cur_g[moved]
+            cur_t[moved], cur_r[moved], cur_g[moved] = new_t[ok], rn[ok], gn[ok]
+            vec[:, moved] = vn[:, ok]
+            up = moved[cur_r[moved] > best_r[moved]]
+            best_t[up], best_r[up] = cur_t[up], cur_r[up]
+            # a ray that missed the component: a shorter step from the same crossing
+            step[missed] = np.abs(delta[~ok]) / 8.0
+            prev_t[missed], prev_g[missed] = np.nan, np.nan
+            misses[missed] += 1
+            act = act[misses[act] < 3]
+        return best_r * np.exp(1j * best_t)
+
+    @staticmethod
+    def _level_slope(
+        theta: NDArray[np.float64], r: NDArray[np.float64], w: NDArray[np.complex128]
+    ) -> NDArray[np.float64]:
+        """``dR/dtheta`` of the level curve through ``r e^{i theta}`` (NaN where undefined)."""
+        uw = np.exp(1j * theta) * w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = r * uw.imag / uw.real
+        return np.where((uw.real > 0) & np.isfinite(r), g, np.nan)
+
+    def slope(
+        self, z: NDArray[np.complex128], start: NDArray[np.complex128] | None = None
+    ) -> tuple[NDArray[np.float64], NDArray[np.complex128], NDArray[np.complex128]]:
+        """sigma_min, ``w = u^H v`` and the right singular vector `v` at scaled points.
+
+        `start` (one column per point) is mixed with the seeded start vector before Lanczos
+        starts from it.
+        """
+        z = np.asarray(z, dtype=np.complex128).ravel()
+        self.evaluations += z.size
+        if self.n <= _DENSE_N and z.size <= _DENSE_POINTS:
+            s, w, v = dense_svd(self.T, z, True)
+            return s, cast("NDArray[np.complex128]", w), cast("NDArray[np.complex128]", v)
+        if start is not None:
+            start = start + _WARM_MIX * start_vector(self.n, self.seed)[:, None]
+        return self.prep.solver.sigma_slope_vectors(z, tol=self.stol, seed=self.seed, start=start)
+
+    def _newton(
+        self,
+        e: NDArray[np.float64],
+        theta: NDArray[np.float64],
+        guess: NDArray[np.float64],
+        outer: NDArray[np.float64],
+        start: NDArray[np.complex128],
+    ) -> tuple[NDArray[np.float64], NDArray[np.complex128], NDArray[np.complex128]]:
+        """Level crossing near `guess` on each ray ``r e^{i theta}`` by safeguarded Newton steps.
+
+        Each step ``r - (sigma - e) / (d sigma / d r)`` is moved by ``_CLOSE * tol`` towards the
+        side not yet seen, so that near the root consecutive points bracket it. Returns the
+        inside end of a bracket of relative width ``tol / 2`` (or the best inside point after
+        ``_NEWTON_STEPS`` steps; ``-inf`` where none was found), with `w` and `v` there.
+        """
+        m = e.size
+        u = np.exp(1j * theta)
+        lo = np.full(m, -np.inf)
+        hi = outer.copy()
+        w_lo = np.zeros(m, dtype=np.complex128)
+        v_lo = start.copy()
+        vec = start.copy()
+        r = np.minimum(guess, outer)
+        act = np.arange(m)
+        for _ in range(_NEWTON_STEPS):
+            if act.size == 0:
+                break
+            ra = r[act]
+            s, w, v = self.slope(ra * u[act], start=vec[:, act])
+            vec[:, act] = v
+            f = s - e[act]
+            ins = f <= 0
+            beyond = ins & (ra >= hi[act])  # an inside point past an outside one: go on out
+            hi[act] = np.where(beyond, outer[act], hi[act])
+            new_lo = ins & ~(ra <= lo[act])
+            lo[act] = np.where(new_lo, ra, lo[act])
+            w_lo[act] = np.where(new_lo, w, w_lo[act])
+            v_lo[:, act[new_lo]] = v[:, new_lo]
+            lo_a = lo[act]
+            low = np.where(np.isfinite(lo_a), lo_a, 0.0)
+            hi[act] = np.where(~ins & (ra < hi[act]) & (ra > low), ra, hi[act])
+            hi_a = hi[act]
+            done = np.isfinite(lo_a) & (hi_a - lo_a <= 0.5 * self.tol * hi_a)
+            d = (u[act] * w).real  # d sigma / d r
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = ra - f / d
+            x *= 1.0 + np.where(ins, _CLOSE, -_CLOSE) * self.tol
+            valid = (d > 0) & np.isfinite(x) & (x > low) & (x < hi_a)
+            # outside the bracket: its geometric midpoint, or give up without an inside point
+            x = np.where(valid, x, np.sqrt(np.maximum(low, 0.0)) * np.sqrt(hi_a))
+            failed = ~valid & ~np.isfinite(lo_a)
+            r[act] = x
+            act = act[~done & ~failed]
+        return lo, w_lo, v_lo
 
     def _near(
         self,
