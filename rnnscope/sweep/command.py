@@ -24,7 +24,12 @@ def sweep_command(
     progress: bool,
     warn: Callable[[str], None],
 ) -> int:
-    """Run ``rnnscope sweep`` (every check happens before anything is written or started).
+    """Run ``rnnscope sweep`` (every check happens before anything is written or run).
+
+    Reading the SPEC checks its form, types, kinds and product; the worker server
+    (:mod:`rnnscope.sweep.server`) then starts its imports while planning checks each point's
+    task and model options. A SPEC that fails in planning leaves nothing behind either: the
+    server finishes its imports and ends with this process.
 
     Parameters
     ----------
@@ -65,7 +70,10 @@ def sweep_command(
         raise BadOptionError(
             "--workers sets the size of the local cluster; omit it with --scheduler"
         )
-    plan = plan_sweep(load_spec(spec_path))
+    spec = load_spec(spec_path)
+    if not dry_run and scheduler is None:
+        _start_worker_server()
+    plan = plan_sweep(spec)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise SweepError(f"--out {out_dir} exists and is not a folder")
@@ -91,6 +99,15 @@ def sweep_command(
     for point_id, message in sorted(outcome.errors.items()):
         warn(f"point {point_id} has no result: {message}")
     return 1 if outcome.errors else 0
+
+
+def _start_worker_server() -> None:
+    """Let the local workers' imports run beside the planning (:mod:`rnnscope.sweep.server`)."""
+    from rnnscope.sweep.runner import dask_available
+    from rnnscope.sweep.server import start_worker_server
+
+    if dask_available():
+        start_worker_server()
 
 
 def _print_dry_run(

@@ -346,6 +346,12 @@ def _fixed_value(key: str, value: Any, where: Where) -> Any:
     if key == "kind":
         if not isinstance(value, str) or not value:
             raise where.error(f"must be a model kind name, got {show(value)}")
+        from models.build import KINDS
+
+        if value not in KINDS:
+            raise where.error(
+                f"{value!r} is not a model kind; valid kinds: {', '.join(KINDS)}", bare=True
+            )
         return value
     if key == "hidden":
         return integer(value, where, low=1)

@@ -22,6 +22,7 @@ from rnnscope.sweep import (
     run_points,
     run_sweep,
 )
+from rnnscope.sweep.server import WORKER_MODULES, WORKER_START_METHOD
 from tests.rnnscope.helpers import invoke
 
 distributed = pytest.importorskip("distributed")
@@ -62,8 +63,19 @@ def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Any:
-    """A 2-worker LocalCluster shared by the tests of this module, and a client of it."""
+    """A 2-worker LocalCluster shared by the tests of this module, and a client of it.
+
+    Its workers come from the worker server, as those of ``rnnscope sweep`` do: a killed
+    worker is forked from it again.
+    """
+    import dask.config
+
+    from rnnscope.sweep.runner import LOCAL_CLUSTER_CONFIG
+    from rnnscope.sweep.server import start_worker_server
+
+    start_worker_server()
     with (
+        dask.config.set(LOCAL_CLUSTER_CONFIG),
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as local,
@@ -241,6 +253,60 @@ def test_embedded_cluster_spares_the_cores_for_the_points(monkeypatch: pytest.Mo
     assert dask.config.get("distributed.worker.profile.enabled") == before  # restored here
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and "PYTHONHASHSEED" not in os.environ
     assert dict(os.environ) == environment
+
+
+def _worker_process() -> dict[str, Any]:
+    import gc
+
+    server = os.getppid()
+    threads = Path(f"/proc/{server}/task")
+    return {
+        "imported": [name for name in WORKER_MODULES[1:] if name in sys.modules],
+        "frozen": gc.get_freeze_count(),
+        "server_threads": len(list(threads.iterdir())) if threads.is_dir() else None,
+        "server": server,
+        "threads_variable": os.environ.get("OMP_NUM_THREADS"),
+    }
+
+
+@pytest.mark.skipif(WORKER_START_METHOD != "forkserver", reason="workers are spawned here")
+def test_workers_are_forked_from_a_single_threaded_server_that_imported_their_modules() -> None:
+    """A worker starts with torch, torch._dynamo, foolbox and rnnscope imported and their
+    objects frozen, from a server process with one thread; a second cluster reuses it."""
+    from rnnscope.sweep.runner import _client
+
+    environment = dict(os.environ)
+    with _client(None, 2, lambda message: None) as client:
+        first = list(client.run(_worker_process).values())
+    assert dict(os.environ) == environment  # the server's variables were set for it only
+    with _client(None, 1, lambda message: None) as client:
+        (again,) = client.run(_worker_process).values()
+    for worker in first:
+        assert worker["imported"] == list(WORKER_MODULES[1:])
+        assert worker["frozen"] > 100_000  # the objects of those imports
+        assert worker["threads_variable"] == "1"
+        if sys.platform.startswith("linux"):
+            assert worker["server_threads"] == 1  # forking it copies no other thread's state
+    assert {worker["server"] for worker in first} == {again["server"]} != {os.getpid()}
+
+
+def test_sweep_command_starts_the_worker_server_only_for_a_local_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rnnscope.sweep.server
+
+    calls: list[str] = []
+    monkeypatch.setattr(rnnscope.sweep.server, "start_worker_server", lambda: calls.append("s"))
+    spec = tmp_path / "one.toml"
+    spec.write_text("[task]\nname = 'digits'\n[model]\nkind = 'rnn'\nhidden = 4\n")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[task]\nname = 'digits'\n[model]\nkind = 'nope'\n")
+    assert invoke(["sweep", spec, "--out", tmp_path / "a", "--dry-run"]).exit_code == 0
+    assert invoke(["sweep", bad, "--out", tmp_path / "b"]).exit_code == 2
+    assert calls == []  # a dry run starts nothing; a SPEC that fails to read neither
+    result = invoke(["sweep", spec, "--out", tmp_path / "c", "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2 and calls == []  # a remote cluster has its own workers
+    assert "cannot reach the Dask scheduler" in result.stderr
 
 
 def test_workers_freeze_the_garbage_collector_only_when_they_close() -> None:

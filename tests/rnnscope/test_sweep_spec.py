@@ -121,7 +121,6 @@ def test_malformed_specs(text: str, fragments: list[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
-        ("[task]\nname = 'digits'\n[grid]\nkind = ['rnn', 'rnnn']\n", ["'rnnn'", "valid kinds"]),
         ("[task]\nname = 'digit'\n[model]\nkind = 'rnn'\n", ["task", "'digit'"]),
         (
             "[task]\nname = 'digits'\nparams = {permute = true}\n[model]\nkind = 'rnn'\n",
@@ -156,14 +155,26 @@ def test_invalid_points_are_caught_when_planning(text: str, fragments: list[str]
     ],
 )
 def test_cli_reports_one_error_and_starts_nothing(
-    tmp_path: Path, grid: str, fragments: list[str]
+    tmp_path: Path, grid: str, fragments: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import rnnscope.sweep.server
+
+    started: list[bool] = []
+    monkeypatch.setattr(rnnscope.sweep.server, "start_worker_server", lambda: started.append(True))
     spec = tmp_path / "bad.toml"
     spec.write_text("[task]\nname = 'digits'\n[model]\n[grid]\n" + grid + "\n[train]\nsteps = 2\n")
     out = tmp_path / "sweep"
     result = invoke(["sweep", spec, "--out", out])
     assert_bad_input(result, "bad.toml", *fragments)
     assert not out.exists()
+    assert not started  # not even the worker server
+
+
+def test_unknown_kind_is_caught_when_reading() -> None:
+    with pytest.raises(SweepSpecError) as info:
+        parse_spec("[task]\nname = 'digits'\n[grid]\nkind = ['rnn', 'rnnn']\n", source="s.toml")
+    assert str(info.value).startswith("s.toml: grid.kind 'rnnn' is not a model kind; valid kinds: ")
+    assert "rnn, scornn, exprnn" in str(info.value)
 
 
 def test_cli_rejects_missing_spec_and_workers_with_scheduler(tmp_path: Path) -> None:

@@ -1,0 +1,17 @@
+"""Imported last by the worker server: keep the objects of its imports out of every collection.
+
+The worker server (:mod:`rnnscope.sweep.server`) imports this module after the modules its
+workers need. :func:`gc.freeze` moves every object that exists then (the modules, their
+functions and constants: some 350,000 objects with torch and torch._dynamo) to the permanent
+generation. A worker forked from the server then never scans them in its collections: a
+collection does not write to their pages, which stay shared with the server instead of being
+copied, and takes less time. The server itself, when it ends, does not collect them again and
+again while the interpreter shuts down. Objects are still freed when their last reference
+goes. Nothing else imports this module.
+"""
+
+from __future__ import annotations
+
+import gc
+
+gc.freeze()
