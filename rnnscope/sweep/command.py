@@ -71,8 +71,10 @@ def sweep_command(
             "--workers sets the size of the local cluster; omit it with --scheduler"
         )
     spec = load_spec(spec_path)
-    if not dry_run and scheduler is None:
-        _start_worker_server()
+    if not dry_run and scheduler is None:  # its imports run beside the planning
+        from rnnscope.sweep.server import start_worker_server
+
+        start_worker_server()  # does nothing without Dask
     plan = plan_sweep(spec)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -99,15 +101,6 @@ def sweep_command(
     for point_id, message in sorted(outcome.errors.items()):
         warn(f"point {point_id} has no result: {message}")
     return 1 if outcome.errors else 0
-
-
-def _start_worker_server() -> None:
-    """Let the local workers' imports run beside the planning (:mod:`rnnscope.sweep.server`)."""
-    from rnnscope.sweep.runner import dask_available
-    from rnnscope.sweep.server import start_worker_server
-
-    if dask_available():
-        start_worker_server()
 
 
 def _print_dry_run(
