@@ -19,9 +19,9 @@ and never runs a point or an event loop, and the thread variables of OpenBLAS, M
 (``OMP_NUM_THREADS`` and the like) are 1 in its environment, so the libraries it loads start
 no thread pool. Its environment is this process's, plus Dask's
 ``distributed.nanny.pre-spawn-environ`` (under the LocalCluster's configuration), plus those
-thread variables: it is the environment of every worker forked from it, which a nanny cannot
-change any more. Each worker still takes this process's current folder, ``sys.path`` and main
-module when it starts, as a spawned one does.
+thread variables and ``RNNSCOPE_WORKER_SERVER=1``: it is the environment of every worker
+forked from it, which a nanny cannot change any more. Each worker still takes this process's
+current folder, ``sys.path`` and main module when it starts, as a spawned one does.
 
 Where ``forkserver`` is not available (Windows), workers are spawned as before.
 """
@@ -73,7 +73,8 @@ def start_worker_server(environ: Mapping[str, str] | None = None) -> bool:
         Variables to add to the server's environment (and so to every worker's). Default: the
         variables of Dask's ``distributed.nanny.pre-spawn-environ`` under the LocalCluster's
         configuration, a variable of this process's environment taking precedence. The
-        thread variables are set to 1 in any case.
+        thread variables are set to 1 in any case, and ``RNNSCOPE_WORKER_SERVER=1`` marks the
+        server for :mod:`rnnscope.sweep._server_freeze`.
 
     Returns
     -------
@@ -97,7 +98,7 @@ def start_worker_server(environ: Mapping[str, str] | None = None) -> bool:
 
     from rnnscope.parallel import _THREAD_VARIABLES
 
-    environ = {**environ, **dict.fromkeys(_THREAD_VARIABLES, "1")}
+    environ = {**environ, **dict.fromkeys(_THREAD_VARIABLES, "1"), "RNNSCOPE_WORKER_SERVER": "1"}
     context = multiprocessing.get_context("forkserver")
     with _lock:
         saved = {name: os.environ.get(name) for name in environ}

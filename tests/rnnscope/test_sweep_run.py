@@ -290,6 +290,20 @@ def test_workers_are_forked_from_a_single_threaded_server_that_imported_their_mo
     assert {worker["server"] for worker in first} == {again["server"]} != {os.getpid()}
 
 
+@pytest.mark.parametrize(("marked", "frozen"), [(False, False), (True, True)])
+def test_the_freeze_module_freezes_only_the_worker_server(marked: bool, frozen: bool) -> None:
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "RNNSCOPE_WORKER_SERVER"}
+    if marked:
+        environment["RNNSCOPE_WORKER_SERVER"] = "1"
+    code = "import gc, rnnscope.sweep._server_freeze; print(gc.get_freeze_count())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    assert (int(done.stdout) > 0) is frozen
+
+
 def test_sweep_command_starts_the_worker_server_only_for_a_local_cluster(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
