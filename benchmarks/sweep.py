@@ -6,9 +6,10 @@ attacked in L-inf (FGSM and PGD, 4 budgets, 64 samples). Every point uses one co
 
 Each variant is one fresh Python process that takes the steps of ``rnnscope sweep SPEC --out
 DIR``: read the SPEC, (Dask only) start the worker server (:mod:`rnnscope.sweep.server`), plan
-the points, write the task data, run the points, gather ``results.csv``. It is timed from its
-start to its exit, as a user of ``rnnscope sweep`` waits for it: imports, planning, the
-cluster's start and close and every worker's warm-up are included. The variants:
+the points, write the task data, run the points, gather ``results.csv``, freeze the objects
+before exiting (:func:`rnnscope.cli.console`). It is timed from its start to its exit, as a
+user of ``rnnscope sweep`` waits for it: imports, planning, the cluster's start and close and
+every worker's warm-up are included. The variants:
 
 * in-process: the points one after the other in that process (``rnnscope sweep`` without
   Dask);
@@ -20,17 +21,24 @@ cluster's start and close and every worker's warm-up are included. The variants:
 Also printed for each: the start-up (until the first point starts), the points (until the last
 one ends) and the CPU seconds that every process of the machine used during the run
 (``/proc/stat``): the in-process run needs one core, so CPU well above its wall time means that
-someone else's process was busy and the ratio is not meaningful. The three results.csv files
-are compared byte for byte.
+someone else's process was busy and the ratio is not meaningful. Every results.csv is compared
+byte for byte.
 
-Usage: ``python benchmarks/sweep.py [--steps N] [--workers 2]``
+The three variants run ``--rounds`` times (3 by default), each variant first in one round: the
+speed-up is the ratio of the median wall times, shown with the range of the rounds' own ratios,
+because the time of the same run moves by 20 % and more from one minute to the next on a small
+shared machine.
+
+Usage: ``python benchmarks/sweep.py [--steps N] [--workers 2] [--rounds 3]``
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,7 +151,8 @@ def _variant(name: str, spec_path: Path, out: Path, workers: int) -> None:
             plan, out, in_process=name == "in-process", workers=workers, listener=clock
         )
         assert set(outcome.statuses.values()) == {"ok"}, outcome.statuses
-    print(json.dumps({"first": clock.first, "last": clock.last}))
+    print(json.dumps({"first": clock.first, "last": clock.last}), flush=True)
+    gc.freeze()  # as the rnnscope program does before it exits (rnnscope.cli.console)
 
 
 def _run(name: str, spec_path: Path, out: Path, workers: int) -> dict[str, float | None]:
@@ -172,13 +181,19 @@ def _describe(run: dict[str, float | None]) -> str:
     )
 
 
+_VARIANTS = ("in-process", "dask", "pool")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--steps", type=int, default=TrainSettings().steps, help="training steps per point"
     )
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
-    parser.add_argument("--variant", choices=("in-process", "dask", "pool"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the three variants (medians are shown)"
+    )
+    parser.add_argument("--variant", choices=_VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -186,26 +201,41 @@ def main() -> None:
         _variant(args.variant, args.spec, args.out, args.workers)
         return
     print(f"8-point sweep, {args.steps} training steps per point; before: {_load()}")
+    print("each run: a fresh process taking the steps of `rnnscope sweep`, start to exit")
+    runs: dict[str, list[dict[str, float | None]]] = {name: [] for name in _VARIANTS}
+    csv: set[bytes] = set()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         spec_path = root / "bench.toml"
         spec_path.write_text(SPEC.format(steps=args.steps, samples=64), encoding="utf-8")
-        runs = {
-            name: _run(name, spec_path, root / name, args.workers)
-            for name in ("in-process", "dask", "pool")
-        }
-        csv = {name: (root / name / "results.csv").read_bytes() for name in runs}
-    inline, dask, pool = runs["in-process"], runs["dask"], runs["pool"]
-    print("each run: a fresh process taking the steps of `rnnscope sweep`, start to exit")
-    print(f"in-process:          {_describe(inline)}")
-    print(f"dask, {args.workers} workers:     {_describe(dask)}")
-    print(f"speed-up: {inline['wall'] / dask['wall']:.2f}x  (target >= 1.7x on 2 cores)")
-    print(f"process pool, {args.workers} processes: {_describe(pool)}")
+        for index in range(args.rounds):
+            order = _VARIANTS[index % 3 :] + _VARIANTS[: index % 3]  # each goes first once
+            for name in order:
+                out = root / f"{name}-{index}"
+                runs[name].append(_run(name, spec_path, out, args.workers))
+                csv.add((out / "results.csv").read_bytes())
+            inline, dask, pool = (runs[name][-1] for name in _VARIANTS)
+            print(f"round {index + 1} ({', '.join(order)}):")
+            print(f"  in-process:            {_describe(inline)}")
+            print(f"  dask, {args.workers} workers:       {_describe(dask)}")
+            print(f"  process pool, {args.workers} procs: {_describe(pool)}")
+            print(
+                f"  speed-up {inline['wall'] / dask['wall']:.2f}x, "
+                f"pool {inline['wall'] / pool['wall']:.2f}x"
+            )
+    walls = {name: [run["wall"] for run in runs[name]] for name in _VARIANTS}
+    inline, dask, pool = (statistics.median(walls[name]) for name in _VARIANTS)
+    per_round = [a / b for a, b in zip(walls["in-process"], walls["dask"], strict=True)]
     print(
-        f"pool speed-up {inline['wall'] / pool['wall']:.2f}x; "
-        f"Dask against the pool {pool['wall'] / dask['wall']:.2f}x"
+        f"medians of {args.rounds} round(s): in-process {inline:.1f} s, dask {dask:.1f} s, "
+        f"pool {pool:.1f} s"
     )
-    print(f"results.csv identical (in-process, dask, pool): {len(set(csv.values())) == 1}")
+    print(
+        f"speed-up: {inline / dask:.2f}x  (target >= 1.7x on 2 cores; "
+        f"rounds {min(per_round):.2f}x to {max(per_round):.2f}x)"
+    )
+    print(f"pool speed-up {inline / pool:.2f}x; Dask against the pool {pool / dask:.2f}x")
+    print(f"results.csv identical in all {3 * args.rounds} runs: {len(csv) == 1}")
     print(f"after: {_load()}")
 
 

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from models import _train_files as files
+from models._eager_optim import EAGER_OPTIMIZERS
 from models._train_checks import EVAL_CHUNK as _EVAL_CHUNK
 from models.checkpoint import save
 from models.checkpoint.atomic import clean_stale_temps
@@ -48,11 +49,6 @@ __all__ = ["METRICS_FILE", "STATE_FILE", "TrainResult", "train"]
 
 logger = logging.getLogger(__name__)
 
-_OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "rmsprop": torch.optim.RMSprop,
-    "adam": torch.optim.Adam,
-    "sgd": torch.optim.SGD,
-}
 _LEGACY = frozenset(TrainConfig.field_names()) | {"progress"}
 
 
@@ -457,7 +453,7 @@ def _make_optimizer(
     groups: list[dict[str, Any]] = [{"params": [p for p in params if id(p) not in orth_ids]}]
     if orth:
         groups.append({"params": [p for p in orth if p.requires_grad], "lr": config.lr_orth_value})
-    return _OPTIMIZERS[config.optimizer](groups, lr=config.lr)
+    return EAGER_OPTIMIZERS[config.optimizer](groups, lr=config.lr)
 
 
 def _evaluate(model: nn.Module, task: Task) -> tuple[float, float]:

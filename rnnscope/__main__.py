@@ -1,6 +1,6 @@
 """Entry point of ``python -m rnnscope``."""
 
-from rnnscope.cli import main
+from rnnscope.cli import console
 
 if __name__ == "__main__":
-    main()
+    console()

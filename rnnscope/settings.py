@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ATTACK_NAMES",
     "DEFAULT_EPS",
+    "MODEL_KINDS",
     "TRANSIENT_STEPS",
     "AnalysisSettings",
     "AttackSettings",
@@ -31,6 +33,26 @@ __all__ = [
     "eps_text",
     "help_text",
 ]
+
+#: The built-in model kinds, ``models.KINDS``, and the attack names that ``rnnscope attack
+#: --attacks`` and a sweep SPEC accept (``attacks.ATTACKS`` and ``default``). Like the training
+#: defaults below they are repeated here (a test keeps them equal), so that reading a sweep
+#: SPEC does not import torch: ``rnnscope sweep`` starts its worker server as soon as the SPEC
+#: has been read, and the server's imports then run beside this process's own.
+MODEL_KINDS: tuple[str, ...] = ("rnn", "scornn", "exprnn", "nnrnn", "nru", "lstm", "gru")
+ATTACK_NAMES: tuple[str, ...] = (
+    "fgsm",
+    "pgd",
+    "bim",
+    "deepfool",
+    "fmn",
+    "cw",
+    "apgd-ce",
+    "apgd-dlr",
+    "square",
+    "adaptive",
+    "default",
+)
 
 #: Default perturbation sizes of the epsilon-pseudospectral radius and pseudospectrum contours.
 DEFAULT_EPS: tuple[float, ...] = (1e-3, 1e-2, 1e-1)

@@ -2,7 +2,7 @@
 
 The worker server (:mod:`rnnscope.sweep.server`) imports this module after the modules its
 workers need. :func:`gc.freeze` moves every object that exists then (the modules, their
-functions and constants: some 350,000 objects with torch and torch._dynamo) to the permanent
+functions and constants: some 230,000 objects with torch, scipy and foolbox) to the permanent
 generation. A worker forked from the server then never scans them in its collections: a
 collection does not write to their pages, which stay shared with the server instead of being
 copied, and takes less time. The server itself, when it ends, does not collect them again and

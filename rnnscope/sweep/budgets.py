@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rnnscope.settings import (
+    ATTACK_NAMES,
     AnalysisSettings,
     DynamicsSettings,
     EvaluationSettings,
@@ -293,9 +294,7 @@ def parse_attack(doc: Mapping[str, Any], where: Where) -> AttackSettings | None:
     }
     attacks = default.attacks
     if "attacks" in given:
-        from rnnscope.attack import known_attacks
-
-        attacks = names(given["attacks"], where.at("attack.attacks"), known_attacks())
+        attacks = names(given["attacks"], where.at("attack.attacks"), ATTACK_NAMES)
     return AttackSettings(
         norms=norms,
         eps=eps,

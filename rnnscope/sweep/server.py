@@ -1,11 +1,11 @@
 """The worker server: one process that has imported what a point needs, forked for each worker.
 
 A worker of the sweep's embedded LocalCluster that starts from a fresh interpreter (Dask's
-default, ``spawn``) imports torch, torch._dynamo (the first optimizer step imports it), scipy,
-foolbox and rnnscope before its first point can run: about 3 CPU seconds, paid again by every
-worker and by every worker restarted after a crash. Python's ``forkserver`` start method
-instead starts one server process that imports those modules once (:data:`WORKER_MODULES`)
-and then forks a worker for each request: a worker starts with them already imported.
+default, ``spawn``) imports torch, scipy, foolbox and rnnscope before its first point can run:
+about 3 CPU seconds, paid again by every worker and by every worker restarted after a crash.
+Python's ``forkserver`` start method instead starts one server process that imports those
+modules once (:data:`WORKER_MODULES`) and then forks a worker for each request: a worker
+starts with them already imported.
 
 :func:`start_worker_server` starts that server early: ``rnnscope sweep`` calls it as soon as
 the SPEC has been read, so its imports run on another core while this process plans the
@@ -37,13 +37,13 @@ __all__ = ["WORKER_MODULES", "WORKER_START_METHOD", "start_worker_server"]
 
 #: Modules imported by the worker server before it forks any worker: Dask's worker, and what
 #: :func:`rnnscope.sweep.point.run_point` imports on its first call (training, analysis,
-#: attacks through foolbox, dynamics, and the torch._dynamo of the optimizers); last,
-#: :mod:`rnnscope.sweep._server_freeze`, which freezes the objects of these imports.
+#: attacks through foolbox, dynamics); last, :mod:`rnnscope.sweep._server_freeze`, which
+#: freezes the objects of these imports. ``torch._dynamo`` is not among them: training does not
+#: import it (:mod:`models._eager_optim`), and a point that needs it imports it itself.
 WORKER_MODULES: tuple[str, ...] = (
     "__main__",
     "distributed",
     "torch",
-    "torch._dynamo",
     "models",
     "models.tasks",
     "spectra",

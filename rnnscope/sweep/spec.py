@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnscope.settings import TrainSettings
+from rnnscope.settings import MODEL_KINDS, TrainSettings
 from rnnscope.sweep._values import (
     Where,
     check_keys,
@@ -346,11 +346,9 @@ def _fixed_value(key: str, value: Any, where: Where) -> Any:
     if key == "kind":
         if not isinstance(value, str) or not value:
             raise where.error(f"must be a model kind name, got {show(value)}")
-        from models.build import KINDS
-
-        if value not in KINDS:
+        if value not in MODEL_KINDS:
             raise where.error(
-                f"{value!r} is not a model kind; valid kinds: {', '.join(KINDS)}", bare=True
+                f"{value!r} is not a model kind; valid kinds: {', '.join(MODEL_KINDS)}", bare=True
             )
         return value
     if key == "hidden":

@@ -113,3 +113,39 @@ def test_console_script_and_module_entry_point(chain_npy: Path) -> None:
     assert module.returncode == 2
     assert module.stderr.strip().startswith("error: ")
     assert len(module.stderr.strip().splitlines()) == 1
+
+
+_FREEZE_PROBE = (
+    "import atexit, gc\natexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "frozen"),
+    [
+        ("from rnnscope.cli import console\nconsole()", True),
+        ("import runpy\nrunpy.run_module('rnnscope', run_name='__main__')", True),
+        ("from rnnscope.cli import main\nmain(['--version'])", False),
+    ],
+    ids=["console", "python -m rnnscope", "main"],
+)
+def test_only_the_program_freezes_its_objects_before_the_interpreter_exits(
+    call: str, frozen: bool
+) -> None:
+    """The program freezes once the command is done; :func:`main` leaves the objects alone."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FREEZE_PROBE + call, "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["rnnscope", rnnscope.__version__, "frozen", str(frozen)]
+
+
+def test_the_console_script_runs_console() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="rnnscope")
+    assert script.value == "rnnscope.cli:console"

@@ -172,6 +172,15 @@ def test_command_line_defaults_come_from_the_settings() -> None:
         assert dynamics[name] == default(DynamicsSettings, name), name
 
 
+def test_kinds_and_attack_names_mirror_the_library() -> None:
+    import models
+    from rnnscope.attack import known_attacks
+    from rnnscope.settings import ATTACK_NAMES, MODEL_KINDS
+
+    assert MODEL_KINDS == models.KINDS
+    assert ATTACK_NAMES == known_attacks()
+
+
 def test_train_defaults_mirror_the_library() -> None:
     import models
 

@@ -271,7 +271,7 @@ def _worker_process() -> dict[str, Any]:
 
 @pytest.mark.skipif(WORKER_START_METHOD != "forkserver", reason="workers are spawned here")
 def test_workers_are_forked_from_a_single_threaded_server_that_imported_their_modules() -> None:
-    """A worker starts with torch, torch._dynamo, foolbox and rnnscope imported and their
+    """A worker starts with torch, foolbox and rnnscope imported and their
     objects frozen, from a server process with one thread; a second cluster reuses it."""
     from rnnscope.sweep.runner import _client
 

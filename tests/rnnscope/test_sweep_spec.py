@@ -177,6 +177,20 @@ def test_unknown_kind_is_caught_when_reading() -> None:
     assert "rnn, scornn, exprnn" in str(info.value)
 
 
+def test_reading_a_spec_does_not_import_torch(tmp_path: Path) -> None:
+    """The CLI starts the worker server once the SPEC is read; torch must not come first."""
+    spec = tmp_path / "s.toml"
+    attack = "[attack]\nnorms = ['linf']\nattacks = ['fgsm', 'pgd']\n"
+    spec.write_text(_spec('kind = ["rnn", "gru"]\nseed = [0, 1]', "[train]\nsteps = 5\n" + attack))
+    code = (
+        "import sys; from rnnscope.sweep.spec import load_spec;"
+        f"spec = load_spec({str(spec)!r}); assert len(spec.combinations()) == 4;"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('torch', 'sklearn', 'scipy')];"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
 def test_cli_rejects_missing_spec_and_workers_with_scheduler(tmp_path: Path) -> None:
     assert_bad_input(
         invoke(["sweep", tmp_path / "none.toml", "--out", tmp_path / "o"]), "none.toml"
