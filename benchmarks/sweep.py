@@ -5,9 +5,10 @@ trained for ``--steps`` steps (default: the default of ``rnnscope train``), anal
 attacked in L-inf (FGSM and PGD, 4 budgets, 64 samples). Every point uses one compute thread.
 
 Each variant is one fresh Python process that takes the steps of ``rnnscope sweep SPEC --out
-DIR``: read the SPEC, (Dask only) start the worker server (:mod:`rnnscope.sweep.server`), plan
-the points, write the task data, run the points, gather ``results.csv``, freeze the objects
-before exiting (:func:`rnnscope.cli.console`). It is timed from its start to its exit, as a
+DIR``: read the SPEC and plan the points with the command's own
+:func:`rnnscope.sweep.command.read_and_plan` (for Dask it starts the worker server,
+:mod:`rnnscope.sweep.server`), write the task data, run the points, gather ``results.csv``,
+freeze the objects before exiting (:func:`rnnscope.cli.console`). It is timed from its start to its exit, as a
 user of ``rnnscope sweep`` waits for it: imports, planning, the cluster's start and close and
 every worker's warm-up are included. The variants:
 
@@ -51,18 +52,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from rnnscope.parallel import map_jobs  # noqa: E402
 from rnnscope.settings import TrainSettings  # noqa: E402
-from rnnscope.sweep import (  # noqa: E402
-    SweepListener,
-    gather_results,
-    load_spec,
-    plan_sweep,
-    run_sweep,
-    write_results,
-)
+from rnnscope.sweep import SweepListener, gather_results, run_sweep, write_results  # noqa: E402
+from rnnscope.sweep.command import read_and_plan  # noqa: E402
 from rnnscope.sweep.data import write_task_data  # noqa: E402
 from rnnscope.sweep.plan import SweepPlan  # noqa: E402
 from rnnscope.sweep.point import run_point  # noqa: E402
-from rnnscope.sweep.server import start_worker_server  # noqa: E402
 
 SPEC = """
 name = "bench"
@@ -138,10 +132,7 @@ def _pool_sweep(plan: SweepPlan, folder: Path, workers: int, clock: _Clock) -> N
 
 def _variant(name: str, spec_path: Path, out: Path, workers: int) -> None:
     """One variant, in this fresh process: the steps of ``rnnscope sweep`` (see above)."""
-    spec = load_spec(spec_path)
-    if name == "dask":
-        start_worker_server()  # as sweep_command does once the SPEC is read
-    plan = plan_sweep(spec)
+    plan = read_and_plan(spec_path, start_server=name == "dask")  # as sweep_command does
     assert len(plan.points) == 8
     clock = _Clock()
     if name == "pool":

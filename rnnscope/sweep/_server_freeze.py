@@ -7,7 +7,8 @@ generation. A worker forked from the server then never scans them in its collect
 collection does not write to their pages, which stay shared with the server instead of being
 copied, and takes less time. The server itself, when it ends, does not collect them again and
 again while the interpreter shuts down. Objects are still freed when their last reference
-goes.
+goes. The collector, off during the imports (:mod:`rnnscope.sweep._server_start`), is then
+turned on again: the workers inherit it on.
 
 The freeze happens only in a process whose environment has ``RNNSCOPE_WORKER_SERVER=1``, which
 :func:`rnnscope.sweep.server.start_worker_server` sets for the server: importing this module
@@ -21,3 +22,4 @@ import os
 
 if os.environ.get("RNNSCOPE_WORKER_SERVER") == "1":
     gc.freeze()
+    gc.enable()

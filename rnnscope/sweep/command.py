@@ -5,12 +5,62 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnscope.errors import BadOptionError
 from rnnscope.sweep.errors import SweepError
 
-__all__ = ["sweep_command", "sweep_report_command"]
+if TYPE_CHECKING:
+    from rnnscope.sweep.plan import SweepPlan
+
+__all__ = ["read_and_plan", "sweep_command", "sweep_report_command"]
+
+
+def read_and_plan(spec_path: str | os.PathLike[str], *, start_server: bool) -> SweepPlan:
+    r"""Read a SPEC and plan its points, as ``rnnscope sweep`` does before anything runs.
+
+    Reading the SPEC (its form, types, kinds and product) imports no torch. Then, when
+    `start_server` is true, the worker server (:mod:`rnnscope.sweep.server`) starts its imports
+    on another core while this process plans the points (their tasks and model options) with
+    the garbage collector paused (:mod:`rnnscope.sweep._gc`).
+
+    Parameters
+    ----------
+    spec_path : str or path-like
+        SPEC file.
+    start_server : bool
+        Start the worker server of the embedded LocalCluster once the SPEC has been read
+        (nothing happens without Dask).
+
+    Returns
+    -------
+    SweepPlan
+        The points, in grid order.
+
+    Raises
+    ------
+    rnnscope.sweep.errors.SweepSpecError
+        If the SPEC is invalid.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> spec = pathlib.Path(tempfile.mkdtemp()) / "s.toml"
+    >>> _ = spec.write_text("[task]\nname = 'digits'\n[grid]\nkind = ['rnn']\nseed = [0, 1]\n")
+    >>> len(read_and_plan(spec, start_server=False).points)
+    2
+    """
+    from rnnscope.sweep._gc import collector_paused
+    from rnnscope.sweep.plan import plan_sweep
+    from rnnscope.sweep.spec import load_spec
+
+    spec = load_spec(spec_path)
+    with collector_paused():  # Dask, then torch and scikit-learn are imported
+        if start_server:
+            from rnnscope.sweep.server import start_worker_server
+
+            start_worker_server()
+        return plan_sweep(spec)
 
 
 def sweep_command(
@@ -63,19 +113,11 @@ def sweep_command(
     rnnscope.errors.BadOptionError
         If ``--workers`` is combined with ``--scheduler``.
     """
-    from rnnscope.sweep.plan import plan_sweep
-    from rnnscope.sweep.spec import load_spec
-
     if scheduler is not None and workers is not None:
         raise BadOptionError(
             "--workers sets the size of the local cluster; omit it with --scheduler"
         )
-    spec = load_spec(spec_path)
-    if not dry_run and scheduler is None:  # its imports run beside the planning
-        from rnnscope.sweep.server import start_worker_server
-
-        start_worker_server()  # does nothing without Dask
-    plan = plan_sweep(spec)
+    plan = read_and_plan(spec_path, start_server=not dry_run and scheduler is None)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise SweepError(f"--out {out_dir} exists and is not a folder")

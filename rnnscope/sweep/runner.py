@@ -32,7 +32,8 @@ torch then takes about 0.2 CPU seconds instead of 1.2, and the cluster closes th
 
 The workers are forked from the worker server (:mod:`rnnscope.sweep.server`), a process that
 has imported torch, scipy, foolbox and rnnscope once: a worker starts with them imported
-instead of importing them before its first point.
+instead of importing them before its first point. The cluster starts with the garbage
+collector paused (:mod:`rnnscope.sweep._gc`): its scheduler imports the dashboard's bokeh.
 
 Each dataset task of the points is built once, here, and its arrays are written to
 ``DIR/data`` (:mod:`rnnscope.sweep.data`): a fresh worker builds the task from them with numpy,
@@ -331,6 +332,7 @@ def _client(scheduler: str | None, workers: int, say: Callable[[str], None]) -> 
     from distributed import Client, LocalCluster
 
     from rnnscope.sweep._exit import FastExit
+    from rnnscope.sweep._gc import collector_paused
 
     if scheduler is not None:
         try:
@@ -346,17 +348,19 @@ def _client(scheduler: str | None, workers: int, say: Callable[[str], None]) -> 
     environ = dict(os.environ)
     start_worker_server()
     try:
-        with (
-            dask.config.set(LOCAL_CLUSTER_CONFIG),
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            client.register_plugin(FastExit())
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(dask.config.set(LOCAL_CLUSTER_CONFIG))
+            with collector_paused():  # the scheduler's start imports its dashboard (bokeh)
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        silence_logs=logging.ERROR,
+                    )
+                )
+                client = stack.enter_context(Client(cluster))
+                client.register_plugin(FastExit())
             say(
                 f"Dask LocalCluster with {workers} worker(s), one thread each; "
                 f"dashboard: {client.dashboard_link}{_dashboard_note()}"

@@ -37,11 +37,13 @@ __all__ = ["WORKER_MODULES", "WORKER_START_METHOD", "start_worker_server"]
 
 #: Modules imported by the worker server before it forks any worker: Dask's worker, and what
 #: :func:`rnnscope.sweep.point.run_point` imports on its first call (training, analysis,
-#: attacks through foolbox, dynamics); last, :mod:`rnnscope.sweep._server_freeze`, which
-#: freezes the objects of these imports. ``torch._dynamo`` is not among them: training does not
-#: import it (:mod:`models._eager_optim`), and a point that needs it imports it itself.
+#: attacks through foolbox, dynamics). First, :mod:`rnnscope.sweep._server_start` turns the
+#: cyclic garbage collector off for these imports; last, :mod:`rnnscope.sweep._server_freeze`
+#: freezes their objects and turns it on again. ``torch._dynamo`` is not among them: training
+#: does not import it (:mod:`models._eager_optim`), and a point that needs it imports it.
 WORKER_MODULES: tuple[str, ...] = (
     "__main__",
+    "rnnscope.sweep._server_start",
     "distributed",
     "torch",
     "models",

@@ -263,6 +263,7 @@ def _worker_process() -> dict[str, Any]:
     return {
         "imported": [name for name in WORKER_MODULES[1:] if name in sys.modules],
         "frozen": gc.get_freeze_count(),
+        "collecting": gc.isenabled(),
         "server_threads": len(list(threads.iterdir())) if threads.is_dir() else None,
         "server": server,
         "threads_variable": os.environ.get("OMP_NUM_THREADS"),
@@ -284,6 +285,7 @@ def test_workers_are_forked_from_a_single_threaded_server_that_imported_their_mo
     for worker in first:
         assert worker["imported"] == list(WORKER_MODULES[1:])
         assert worker["frozen"] > 100_000  # the objects of those imports
+        assert worker["collecting"]  # off in the server while it imported, on again since
         assert worker["threads_variable"] == "1"
         if sys.platform.startswith("linux"):
             assert worker["server_threads"] == 1  # forking it copies no other thread's state
@@ -291,17 +293,23 @@ def test_workers_are_forked_from_a_single_threaded_server_that_imported_their_mo
 
 
 @pytest.mark.parametrize(("marked", "frozen"), [(False, False), (True, True)])
-def test_the_freeze_module_freezes_only_the_worker_server(marked: bool, frozen: bool) -> None:
+def test_the_server_modules_pause_and_freeze_only_the_worker_server(
+    marked: bool, frozen: bool
+) -> None:
     import subprocess
 
     environment = {k: v for k, v in os.environ.items() if k != "RNNSCOPE_WORKER_SERVER"}
     if marked:
         environment["RNNSCOPE_WORKER_SERVER"] = "1"
-    code = "import gc, rnnscope.sweep._server_freeze; print(gc.get_freeze_count())"
+    code = (
+        "import gc, rnnscope.sweep._server_start; paused = not gc.isenabled();"
+        "import json; import rnnscope.sweep._server_freeze;"
+        "print(paused, gc.get_freeze_count() > 0, gc.isenabled())"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
     )
-    assert (int(done.stdout) > 0) is frozen
+    assert done.stdout.split() == [str(frozen), str(frozen), "True"]
 
 
 def test_sweep_command_starts_the_worker_server_only_for_a_local_cluster(

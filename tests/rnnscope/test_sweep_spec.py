@@ -289,3 +289,40 @@ def test_malformed_dynamics_tables(table: str, fragments: list[str]) -> None:
         parse_spec(text, source="s.toml")
     for fragment in fragments:
         assert fragment in str(info.value), str(info.value)
+
+
+def test_planning_runs_with_the_collector_paused_and_restores_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import rnnscope.sweep.plan
+    from rnnscope.sweep.command import read_and_plan
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(_spec('kind = ["rnn"]\nseed = [0, 1]', ""))
+    seen: list[bool] = []
+    real = rnnscope.sweep.plan.plan_sweep
+
+    def watched(parsed: object) -> object:
+        seen.append(gc.isenabled())
+        return real(parsed)
+
+    def failing(parsed: object) -> object:
+        seen.append(gc.isenabled())
+        raise SweepSpecError("s.toml: bad")
+
+    monkeypatch.setattr(rnnscope.sweep.plan, "plan_sweep", watched)
+    assert len(read_and_plan(spec, start_server=False).points) == 2
+    monkeypatch.setattr(rnnscope.sweep.plan, "plan_sweep", failing)
+    with pytest.raises(SweepSpecError):
+        read_and_plan(spec, start_server=False)
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(rnnscope.sweep.plan, "plan_sweep", watched)
+        read_and_plan(spec, start_server=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
