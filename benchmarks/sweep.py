@@ -8,9 +8,9 @@ Each variant is one fresh Python process that takes the steps of ``rnnscope swee
 DIR``: read the SPEC and plan the points with the command's own
 :func:`rnnscope.sweep.command.read_and_plan` (for Dask it starts the worker server,
 :mod:`rnnscope.sweep.server`), write the task data, run the points, gather ``results.csv``,
-freeze the objects before exiting (:func:`rnnscope.cli.console`). It is timed from its start to its exit, as a
-user of ``rnnscope sweep`` waits for it: imports, planning, the cluster's start and close and
-every worker's warm-up are included. The variants:
+freeze the objects before exiting (:func:`rnnscope.cli.console`). It is timed from its start
+to its exit, as a user of ``rnnscope sweep`` waits for it: imports, planning, the cluster's
+start and close and every worker's warm-up are included. The variants:
 
 * in-process: the points one after the other in that process (``rnnscope sweep`` without
   Dask);

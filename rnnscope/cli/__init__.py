@@ -66,9 +66,9 @@ def console() -> NoReturn:
     Once the command has ended (its files written and closed, its output flushed), the objects
     that exist are frozen (:func:`gc.freeze`), so the interpreter's shutdown does not scan them
     again and again while it clears the modules of torch, scipy and Dask: that took about
-    1.5 s at the end of every command that had imported them. ``atexit`` handlers still run
-    and objects are still freed when their last reference goes; the process then ends. Call
-    :func:`main` instead in a process that goes on running.
+    1 s at the end of a command that had imported them (``rnnscope train``, here). ``atexit``
+    handlers still run and objects are still freed when their last reference goes; the
+    process then ends. Call :func:`main` instead in a process that goes on running.
 
     Raises
     ------
