@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rnnscope.options import DEFAULT_MAX_SIZE
 from rnnscope.robustness import AttackRun
-from rnnscope.settings import AttackSettings, eps_text
+from rnnscope.settings import ATTACK_NAMES, AttackSettings, eps_text
 from rnnscope.taskdata import evaluation_samples, loaded_model, task_of
 
 __all__ = ["attack_checkpoint", "default_eps", "known_attacks"]
@@ -47,9 +47,7 @@ def known_attacks() -> tuple[str, ...]:
     >>> "pgd" in known_attacks()
     True
     """
-    import attacks
-
-    return (*attacks.ATTACKS, "default")
+    return ATTACK_NAMES
 
 
 _ATTACK = AttackSettings()

@@ -1,9 +1,9 @@
 """Quick exit of the worker processes of the sweep's own LocalCluster.
 
 A worker process that has run a point holds torch, scipy and foolbox: a few hundred thousand
-objects tracked by Python's cyclic garbage collector. When the process
-ends, the interpreter's shutdown collects them again and again as it clears every module, which
-took about 1.2 CPU seconds per worker here, and the cluster's close waits for it. The plugin
+objects tracked by Python's cyclic garbage collector. When the process ends, the interpreter's
+shutdown collects them again and again as it clears every module, which took about 1.2 CPU
+seconds per worker here, and the cluster's close waits for it. The plugin
 below calls :func:`gc.freeze` when the worker closes: the objects that exist then are left out
 of those collections (the process is about to end and the system takes its memory back);
 objects are still freed when their last reference goes, and ``atexit`` handlers still run.
