@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from models._options import _Option
+from models._uninitialized import uninitialized
 from models.errors import InputShapeError, UnsupportedModelError
 from models.one_step import OneStepMap
 
@@ -412,7 +413,7 @@ class RecurrentModel(nn.Module, OneStepMap):
         raise NotImplementedError
 
     def _make_readout(self, generator: torch.Generator) -> nn.Linear:
-        readout = nn.utils.skip_init(nn.Linear, self.hidden_size, self.output_size)
+        readout = uninitialized(nn.Linear, self.hidden_size, self.output_size)
         _uniform_linear(readout, generator)
         return readout
 

@@ -11,6 +11,7 @@ from torch import nn
 from torch.func import functional_call
 
 from models._options import READOUT, _Option, _optional_real
+from models._uninitialized import uninitialized
 from models.base import RecurrentModel, _uniform_
 from models.one_step import _rows
 
@@ -27,8 +28,7 @@ class _Gated(RecurrentModel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         g = self._generator()
-        layer = self.LAYER(self.input_size, self.hidden_size, batch_first=True, device="meta")
-        self.rnn = layer.to_empty(device="cpu")
+        self.rnn = uninitialized(self.LAYER, self.input_size, self.hidden_size, batch_first=True)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
             _uniform_(getattr(self.rnn, name), bound, g)

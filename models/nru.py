@@ -19,6 +19,7 @@ from models._nru_factored import (
     _transforms_active,
 )
 from models._options import READOUT, _flag, _integer, _Option
+from models._uninitialized import uninitialized
 from models.base import RecurrentModel, _detached, _uniform_linear
 from models.errors import InvalidOptionError
 from models.one_step import _rows
@@ -76,7 +77,7 @@ class NRU(RecurrentModel):
         g = self._generator()
 
         def linear(n_in: int, n_out: int) -> nn.Linear:
-            layer = nn.utils.skip_init(nn.Linear, n_in, n_out)
+            layer = uninitialized(nn.Linear, n_in, n_out)
             _uniform_linear(layer, g)
             return layer
 
