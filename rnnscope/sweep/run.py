@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnscope.sweep.data import DATA_FOLDER
+from rnnscope.sweep.errors import SweepError
 from rnnscope.sweep.gather import gather_results, write_results
 from rnnscope.sweep.plan import SweepPlan, point_state
 from rnnscope.sweep.runner import SweepListener, run_points
@@ -133,7 +136,7 @@ def run_sweep(
     rnnscope.errors.OutputPathError
         If `out` cannot be written.
     rnnscope.sweep.errors.SweepError
-        If the scheduler cannot be reached.
+        If the scheduler cannot be reached; the folders this call created are removed again.
 
     Examples
     --------
@@ -147,6 +150,7 @@ def run_sweep(
     from rnnscope.files import prepare_output_dir
 
     start = time.perf_counter()
+    new = _missing_folders(Path(out))
     folder = prepare_output_dir(out, what="--out")
     prepare_output_dir(folder / "runs", what="--out")
     states = plan_states(plan, folder)
@@ -161,17 +165,22 @@ def run_sweep(
         len(plan.points) - len(todo),
         len(todo),
     )
-    statuses = run_points(
-        todo,
-        folder,
-        plan.spec.evaluation(),
-        scheduler=scheduler,
-        workers=workers,
-        retries=retries,
-        in_process=in_process,
-        listener=listener,
-        notify=notify,
-    )
+    try:
+        statuses = run_points(
+            todo,
+            folder,
+            plan.spec.evaluation(),
+            scheduler=scheduler,
+            workers=workers,
+            retries=retries,
+            in_process=in_process,
+            listener=listener,
+            notify=notify,
+        )
+    except SweepError:  # the scheduler was not reached: no point ran
+        for path in reversed(new):
+            shutil.rmtree(path, ignore_errors=True)
+        raise
     csv_path, json_path = write_results(gather_results(plan, folder), folder)
     return SweepOutcome(
         points=len(plan.points),
@@ -182,6 +191,19 @@ def run_sweep(
         json_path=json_path,
         seconds=round(time.perf_counter() - start, 3),
     )
+
+
+def _missing_folders(out: Path) -> list[Path]:
+    """List the missing folders that :func:`run_sweep` creates before its points run.
+
+    They are `out` and its missing parents, ``out/runs`` and ``out/data``, outermost first.
+    """
+    missing = [path for path in (out / DATA_FOLDER, out / "runs") if not path.exists()]
+    path = out.absolute()
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing[::-1]
 
 
 def describe_point(point: Any) -> str:

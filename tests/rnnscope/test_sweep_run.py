@@ -329,6 +329,29 @@ def test_sweep_command_starts_the_worker_server_only_for_a_local_cluster(
     result = invoke(["sweep", spec, "--out", tmp_path / "c", "--scheduler", "tcp://127.0.0.1:1"])
     assert result.exit_code == 2 and calls == []  # a remote cluster has its own workers
     assert "cannot reach the Dask scheduler" in result.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_an_unreachable_scheduler_leaves_no_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rnnscope.sweep.run
+    from rnnscope.sweep import SweepError, parse_spec, plan_sweep, run_sweep
+
+    def unreachable(points, root, *args, **kwargs):
+        Path(root, "data").mkdir()  # run_points writes the task data before it connects
+        raise SweepError("cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'")
+
+    monkeypatch.setattr(rnnscope.sweep.run, "run_points", unreachable)
+    plan = plan_sweep(parse_spec("[task]\nname = 'digits'\n[model]\nkind = 'rnn'\nhidden = 4\n"))
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    for out in (tmp_path / "new" / "deeper", kept):
+        with pytest.raises(SweepError, match="cannot reach"):
+            run_sweep(plan, out, scheduler="tcp://127.0.0.1:1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
 
 
 def test_workers_freeze_the_garbage_collector_only_when_they_close() -> None:
