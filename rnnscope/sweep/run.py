@@ -150,8 +150,9 @@ def run_sweep(
     from rnnscope.files import prepare_output_dir
 
     start = time.perf_counter()
-    new = _missing_folders(Path(out))
-    folder = prepare_output_dir(out, what="--out")
+    target = Path(out).resolve()
+    new = _missing_folders(target)
+    folder = prepare_output_dir(target, what="--out")
     prepare_output_dir(folder / "runs", what="--out")
     states = plan_states(plan, folder)
     todo = [point for point in plan.points if states[point.id] != "finished"]
@@ -178,8 +179,7 @@ def run_sweep(
             notify=notify,
         )
     except SweepError:  # the scheduler was not reached: no point ran
-        for path in reversed(new):
-            shutil.rmtree(path, ignore_errors=True)
+        _remove_new_folders(new, target / DATA_FOLDER)
         raise
     csv_path, json_path = write_results(gather_results(plan, folder), folder)
     return SweepOutcome(
@@ -196,14 +196,31 @@ def run_sweep(
 def _missing_folders(out: Path) -> list[Path]:
     """List the missing folders that :func:`run_sweep` creates before its points run.
 
-    They are `out` and its missing parents, ``out/runs`` and ``out/data``, outermost first.
+    They are `out` (a resolved path: ``new/..`` is the folder that holds ``new``) and its
+    missing parents, ``out/runs`` and ``out/data``, outermost first.
     """
     missing = [path for path in (out / DATA_FOLDER, out / "runs") if not path.exists()]
-    path = out.absolute()
+    path = out
     while not path.exists() and path != path.parent:
         missing.append(path)
         path = path.parent
     return missing[::-1]
+
+
+def _remove_new_folders(new: list[Path], data: Path) -> None:
+    """Remove the folders of :func:`_missing_folders` again, innermost first.
+
+    `data` (the task data, written by this call) goes with its files; any other folder only if
+    it is empty, so that nothing that another process put there meanwhile is lost.
+    """
+    for path in reversed(new):
+        try:
+            if path == data and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.rmdir()
+        except OSError:
+            pass
 
 
 def describe_point(point: Any) -> str:

@@ -20,6 +20,7 @@ from models._uninitialized import uninitialized
         (nn.Linear, (5, 3), {"bias": False}),
         (nn.LSTM, (4, 6), {"batch_first": True}),
         (nn.GRU, (4, 6), {"batch_first": True}),
+        (nn.RNN, (4, 6), {"nonlinearity": "relu", "num_layers": 2}),
         (nn.Linear, (5, 3), {"dtype": torch.float64}),
     ],
 )
@@ -28,7 +29,8 @@ def test_parameters_match_an_initialised_build(factory, args, kwargs):
     module = uninitialized(factory, *args, **kwargs)
     got = dict(module.named_parameters())
     want = dict(reference.named_parameters())
-    assert got.keys() == want.keys()
+    assert list(got) == list(want)  # the order of an optimizer's parameters
+    assert list(module.state_dict()) == list(reference.state_dict())
     for name, parameter in got.items():
         assert isinstance(parameter, nn.Parameter)
         assert parameter.device.type == "cpu"

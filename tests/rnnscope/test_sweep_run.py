@@ -347,11 +347,15 @@ def test_an_unreachable_scheduler_leaves_no_folder_behind(
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "notes.txt").write_text("mine")
-    for out in (tmp_path / "new" / "deeper", kept):
+    (kept / "runs").mkdir()
+    (kept / "runs" / "old.txt").write_text("a run of mine")
+    outs = [tmp_path / "new" / "deeper", kept, tmp_path / "new" / ".." / "kept", kept / "runs"]
+    for out in outs:
         with pytest.raises(SweepError, match="cannot reach"):
             run_sweep(plan, out, scheduler="tcp://127.0.0.1:1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
-    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt", "runs"]
+    assert sorted(p.name for p in (kept / "runs").iterdir()) == ["old.txt"]
 
 
 def test_workers_freeze_the_garbage_collector_only_when_they_close() -> None:
