@@ -35,8 +35,8 @@ def uninitialized(factory: Callable[..., _M], *args: Any, **kwargs: Any) -> _M:
     Returns
     -------
     torch.nn.Module
-        The module, every parameter a new float tensor on the CPU holding arbitrary values,
-        with the shape, dtype and ``requires_grad`` it was built with.
+        The module, every parameter a new tensor on the CPU holding arbitrary values, with the
+        shape, dtype and ``requires_grad`` it was built with.
 
     Raises
     ------
@@ -51,7 +51,7 @@ def uninitialized(factory: Callable[..., _M], *args: Any, **kwargs: Any) -> _M:
     """
     module = factory(*args, device="meta", **kwargs)
     for sub in module.modules():
-        if any(True for _ in sub.buffers(recurse=False)):
+        if next(sub.buffers(recurse=False), None) is not None:
             raise TypeError(f"{type(sub).__name__} has buffers; build it initialised instead")
         for name, meta in list(sub.named_parameters(recurse=False)):
             empty = torch.empty(meta.shape, dtype=meta.dtype, device="cpu")

@@ -413,9 +413,7 @@ class RecurrentModel(nn.Module, OneStepMap):
         raise NotImplementedError
 
     def _make_readout(self, generator: torch.Generator) -> nn.Linear:
-        readout = uninitialized(nn.Linear, self.hidden_size, self.output_size)
-        _uniform_linear(readout, generator)
-        return readout
+        return _linear(self.hidden_size, self.output_size, generator)
 
 
 def _detached(tensor: torch.Tensor) -> torch.Tensor:
@@ -428,6 +426,13 @@ def _uniform_(tensor: torch.Tensor, bound: float, generator: torch.Generator) ->
         tensor.copy_(
             (2.0 * torch.rand(tensor.shape, generator=generator) - 1.0).mul_(bound).to(tensor.dtype)
         )
+
+
+def _linear(n_in: int, n_out: int, generator: torch.Generator) -> nn.Linear:
+    """Build an ``nn.Linear`` with PyTorch's default initialisation drawn from ``generator``."""
+    layer = uninitialized(nn.Linear, n_in, n_out)
+    _uniform_linear(layer, generator)
+    return layer
 
 
 def _uniform_linear(linear: nn.Linear, generator: torch.Generator) -> None:

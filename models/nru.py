@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from models._nru_factored import (
     _EPS,
@@ -19,8 +18,7 @@ from models._nru_factored import (
     _transforms_active,
 )
 from models._options import READOUT, _flag, _integer, _Option
-from models._uninitialized import uninitialized
-from models.base import RecurrentModel, _detached, _uniform_linear
+from models.base import RecurrentModel, _detached, _linear
 from models.errors import InvalidOptionError
 from models.one_step import _rows
 from models.rnn import _slope
@@ -75,17 +73,11 @@ class NRU(RecurrentModel):
         self.use_relu: bool = self._options["use_relu"]
         H, Fin = self.hidden_size, self.input_size
         g = self._generator()
-
-        def linear(n_in: int, n_out: int) -> nn.Linear:
-            layer = uninitialized(nn.Linear, n_in, n_out)
-            _uniform_linear(layer, g)
-            return layer
-
-        self.hmi2h = linear(Fin + H + m, H)
-        self.hm2alpha = linear(H + m, k)
-        self.hm2beta = linear(H + m, k)
-        self.hm2v_alpha = linear(H + m, 2 * r)
-        self.hm2v_beta = linear(H + m, 2 * r)
+        self.hmi2h = _linear(Fin + H + m, H, g)
+        self.hm2alpha = _linear(H + m, k, g)
+        self.hm2beta = _linear(H + m, k, g)
+        self.hm2v_alpha = _linear(H + m, 2 * r, g)
+        self.hm2v_beta = _linear(H + m, 2 * r, g)
         self.readout = self._make_readout(g)
 
     @classmethod
